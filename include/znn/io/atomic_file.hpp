@@ -1,0 +1,47 @@
+#pragma once
+/// @file
+/// @brief Atomic file output: write a temporary file, then rename it over the target.
+///
+/// Readers (and a job restarted after a kill) see either the old file or the complete new one, never
+/// a half-written one. The temporary file lives in the target's directory (rename is only atomic
+/// within one filesystem) and is named `.<name>.tmp-<pid>-<n>`; if the writer fails or is destroyed
+/// before commit(), the temporary file is removed.
+///
+/// Under MPI, every rank of `comm` writes into the same temporary file (parallel HDF5); rank 0 picks
+/// its name and performs the rename after all ranks have closed the file.
+
+#include <string>
+
+#include "znn/dist/comm.hpp"
+
+namespace znn::io {
+
+/// @brief One pending atomic write of `final_path`.
+class AtomicFile {
+public:
+    /// Checks that the target's directory exists and is writable (InputError otherwise) and picks the
+    /// temporary path. Collective over comm.
+    explicit AtomicFile(std::string final_path, const dist::Comm& comm = dist::Comm::serial());
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    const std::string& final_path() const noexcept { return final_path_; }
+    /// Where to write; identical on every rank.
+    const std::string& temp_path() const noexcept { return temp_path_; }
+
+    /// Flushes the temporary file to stable storage and renames it to the final path. The file must be
+    /// closed on every rank before. Collective over comm. Throws IoError if the rename fails.
+    void commit();
+
+private:
+    std::string final_path_;
+    std::string temp_path_;
+    dist::Comm comm_;
+    bool committed_ = false;
+};
+
+/// Throws InputError naming `path` if a file cannot be created there (missing or read-only directory).
+void check_writable_location(const std::string& path);
+
+}  // namespace znn::io

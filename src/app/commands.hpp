@@ -1,0 +1,14 @@
+#pragma once
+// Entry points of the subcommands (private to src/app); each parses its own options.
+
+#include <string>
+#include <vector>
+
+#include "command_line.hpp"
+
+namespace znn::app {
+
+int run_version(const std::vector<std::string>& args, Context& context);
+int run_convert(const std::vector<std::string>& args, Context& context);
+
+}  // namespace znn::app

@@ -1,0 +1,85 @@
+#include "znn/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "znn/core/error.hpp"
+#include "znn/dist/agree.hpp"
+
+namespace znn::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string directory_of(const std::string& path)
+{
+    const fs::path parent = fs::path(path).parent_path();
+    return parent.empty() ? std::string(".") : parent.string();
+}
+
+void fsync_path(const std::string& path, int flags)
+{
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) return;
+    ::fsync(fd);  // best effort: some shared filesystems do not support fsync on directories
+    ::close(fd);
+}
+
+std::atomic<unsigned> g_temp_counter{0};
+
+}  // namespace
+
+void check_writable_location(const std::string& path)
+{
+    const std::string dir = directory_of(path);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        throw core::InputError("cannot write here: directory '" + dir + "' does not exist").at(path);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        throw core::InputError("cannot write here: directory '" + dir + "' is not writable (" + std::strerror(errno) +
+                               ")")
+            .at(path);
+    if (fs::is_directory(path, ec)) throw core::InputError("cannot write here: it is a directory").at(path);
+}
+
+AtomicFile::AtomicFile(std::string final_path, const dist::Comm& comm) : final_path_(std::move(final_path)), comm_(comm)
+{
+    // Rank 0 checks and names the temporary file; all ranks fail or proceed together.
+    dist::root_decides(comm_, [&] {
+        check_writable_location(final_path_);
+        const fs::path target(final_path_);
+        temp_path_ = (target.parent_path() / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) +
+                                              "-" + std::to_string(g_temp_counter.fetch_add(1))))
+                         .string();
+    });
+    comm_.broadcast(temp_path_);
+}
+
+AtomicFile::~AtomicFile()
+{
+    if (!committed_ && comm_.is_root()) std::remove(temp_path_.c_str());
+}
+
+void AtomicFile::commit()
+{
+    comm_.barrier();  // every rank has closed the temporary file
+    std::string error;
+    if (comm_.is_root()) {
+        fsync_path(temp_path_, O_RDONLY);
+        if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+            error = "cannot rename the temporary file " + temp_path_ + " into place: " + std::strerror(errno);
+        else
+            fsync_path(directory_of(final_path_), O_RDONLY | O_DIRECTORY);
+    }
+    comm_.broadcast(error);
+    if (!error.empty()) throw core::IoError(error).at(final_path_);
+    committed_ = true;
+}
+
+}  // namespace znn::io

@@ -1,0 +1,65 @@
+#!/bin/bash
+# End-to-end checks of the znn command line: exit codes, messages, and the MPI error policy.
+# usage: test_cli.sh ZNN ERROR_POLICY_HELPER MPIEXEC
+set -u
+znn=$1; helper=$2; mpiexec=$3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect CODE PATTERN COMMAND...: runs COMMAND (60 s limit), checks its exit code and that its combined
+# output matches the extended regex PATTERN.
+expect() {
+    local code=$1 pattern=$2; shift 2
+    local out rc
+    out=$(timeout 60 "$@" 2>&1); rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        echo "FAIL: '$*' exited $rc, expected $code"; echo "$out" | sed 's/^/    /'; failures=$((failures + 1)); return
+    fi
+    if ! grep -Eq -- "$pattern" <<<"$out"; then
+        echo "FAIL: '$*' output does not match /$pattern/"; echo "$out" | sed 's/^/    /'; failures=$((failures + 1)); return
+    fi
+    echo "ok: $*"
+}
+# count_lines PATTERN COUNT COMMAND...: the output has exactly COUNT lines matching PATTERN.
+count_lines() {
+    local pattern=$1 count=$2; shift 2
+    local n
+    n=$(timeout 60 "$@" 2>&1 | grep -Ec -- "$pattern")
+    if [ "$n" -ne "$count" ]; then echo "FAIL: '$*' printed /$pattern/ $n times, expected $count"; failures=$((failures + 1)); else echo "ok: $* prints it $count time(s)"; fi
+}
+
+expect 2 "no command given" "$znn"
+expect 2 "unknown command 'bogus' \(commands: version, convert\)" "$znn" bogus
+expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
+expect 0 "HDF5: +1\.10" "$znn" --version
+expect 0 "usage: znn convert IN OUT" "$znn" convert --help
+expect 0 "usage: znn convert IN OUT" "$znn" help convert
+expect 2 "the option '--out' is required" "$znn" convert "$work/a.tif"
+expect 2 "unrecognised option '--frobnicate'|unrecognized option '--frobnicate'" "$znn" convert a.tif b.h5 --frobnicate
+expect 2 "^znn: error: $work/missing.tif: no such file$" "$znn" convert "$work/missing.tif" "$work/b.h5"
+expect 2 "--dtype: unknown element type 'float16'" "$znn" convert a.tif b.h5 --dtype float16
+expect 2 "--offset: expected z,y,x" "$znn" convert a.tif b.h5 --offset 1,2
+expect 2 "unknown volume format" "$znn" convert "$work/a.png" "$work/b.h5"
+expect 2 "--log-level: unknown level 'loud'" "$znn" version --log-level loud
+
+# A real conversion, then the refusal to overwrite, then an explicit overwrite.
+/usr/bin/python3 -c "import numpy as np, tifffile; tifffile.imwrite('$work/v.tif', np.arange(24, dtype=np.uint16).reshape(2,3,4), photometric='minisblack')" || failures=$((failures + 1))
+expect 0 "converted .*v.tif -> .*v.h5:/main: uint16, shape 1x2x3x4" "$znn" convert "$work/v.tif" "$work/v.h5"
+expect 2 "v.h5: file exists" "$znn" convert "$work/v.tif" "$work/v.h5"
+expect 0 "converted" "$znn" convert "$work/v.tif" "$work/v.h5" --overwrite --gzip 9
+
+# Under MPI: a shared error is printed once by rank 0 and every rank exits 2.
+mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)
+expect 0 "2 rank\(s\)" "${mpi[@]}" "$znn" version
+count_lines "^znn [0-9]" 1 "${mpi[@]}" "$znn" version
+expect 2 "no such file" "${mpi[@]}" "$znn" convert "$work/missing.tif" "$work/c.h5"
+count_lines "no such file" 1 "${mpi[@]}" "$znn" convert "$work/missing.tif" "$work/c.h5"
+expect 0 "converted" "${mpi[@]}" "$znn" convert "$work/v.tif" "$work/mpi.h5"
+expect 2 "^znn: error: job.cfg:7: bad key$" "${mpi[@]}" "$helper" shared
+count_lines "bad key" 1 "${mpi[@]}" "$helper" shared
+# A local error on one rank while the others wait: abort everything (exit 1), never hang.
+expect 1 "znn: error: out.h5: disk full \(rank 1\)" "${mpi[@]}" "$helper" local
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]

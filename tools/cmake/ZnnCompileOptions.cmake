@@ -1,0 +1,31 @@
+# Compiler flags shared by every znn target, collected on the interface target znn_compile_options.
+
+add_library(znn_compile_options INTERFACE)
+target_compile_features(znn_compile_options INTERFACE cxx_std_20)
+target_compile_options(znn_compile_options INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+                              -Woverloaded-virtual -Wimplicit-fallthrough>)
+# GCC 12 reports a false -Wrestrict inside libstdc++ for `"literal" + std::string&&` at -O2/-O3
+# (GCC bug 105651, fixed in GCC 13); it says nothing about our code.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(znn_compile_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wno-restrict>)
+endif()
+if(ZNN_WERROR)
+    target_compile_options(znn_compile_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+endif()
+if(ZNN_ARCH)
+    target_compile_options(znn_compile_options INTERFACE -march=${ZNN_ARCH})
+endif()
+
+if(ZNN_SANITIZE)
+    string(REPLACE "," ";" _znn_sanitizers "${ZNN_SANITIZE}")
+    foreach(_s IN LISTS _znn_sanitizers)
+        if(NOT _s MATCHES "^(address|undefined|thread|leak)$")
+            message(FATAL_ERROR "ZNN_SANITIZE: unknown sanitizer '${_s}' (address, undefined, thread, leak)")
+        endif()
+    endforeach()
+    # -fno-sanitize-recover makes every UBSan finding fail the test that triggered it.
+    target_compile_options(znn_compile_options INTERFACE
+        -fsanitize=${ZNN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all -g)
+    target_link_options(znn_compile_options INTERFACE -fsanitize=${ZNN_SANITIZE})
+endif()

@@ -1,0 +1,66 @@
+# Finds every third-party dependency and exposes it as an imported or interface target.
+# Debian 12 package names are given in each message so a failed configure says what to install
+# (tools/install-deps installs all of them).
+
+find_package(Threads REQUIRED)
+
+# ---- MPI (Open MPI) -------------------------------------------------------------------------------
+set(MPI_CXX_SKIP_MPICXX ON)   # the deprecated C++ bindings are not used
+find_package(MPI COMPONENTS C CXX)
+if(NOT MPI_FOUND)
+    message(FATAL_ERROR "MPI not found: apt-get install libopenmpi-dev openmpi-bin")
+endif()
+# The C API only: mpi.h would otherwise drag in the deprecated C++ bindings when included from C++.
+add_library(znn_mpi INTERFACE)
+target_link_libraries(znn_mpi INTERFACE MPI::MPI_C)
+target_compile_definitions(znn_mpi INTERFACE OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+
+# ---- FFTW3 single precision with threads and MPI -------------------------------------------------
+# Debian ships no CMake config and no pkg-config files for the threads/MPI variants.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FFTW3F IMPORTED_TARGET fftw3f)
+find_library(FFTW3F_THREADS_LIB NAMES fftw3f_threads)
+find_library(FFTW3F_MPI_LIB NAMES fftw3f_mpi)
+find_path(FFTW3_MPI_INCLUDE_DIR NAMES fftw3-mpi.h)
+if(NOT FFTW3F_FOUND OR NOT FFTW3F_THREADS_LIB)
+    message(FATAL_ERROR "FFTW3 (single precision, threads) not found: apt-get install libfftw3-dev")
+endif()
+if(NOT FFTW3F_MPI_LIB OR NOT FFTW3_MPI_INCLUDE_DIR)
+    message(FATAL_ERROR "FFTW3 MPI not found: apt-get install libfftw3-mpi-dev")
+endif()
+add_library(znn_fftw INTERFACE)
+target_include_directories(znn_fftw INTERFACE ${FFTW3_MPI_INCLUDE_DIR})
+target_link_libraries(znn_fftw INTERFACE ${FFTW3F_MPI_LIB} ${FFTW3F_THREADS_LIB} PkgConfig::FFTW3F
+                                         znn_mpi Threads::Threads)
+
+# ---- HDF5, parallel build only ---------------------------------------------------------------------
+set(HDF5_PREFER_PARALLEL ON)
+find_package(HDF5 COMPONENTS C)
+if(NOT HDF5_FOUND)
+    message(FATAL_ERROR "HDF5 not found: apt-get install libhdf5-openmpi-dev")
+endif()
+if(NOT HDF5_IS_PARALLEL)
+    message(FATAL_ERROR
+        "The HDF5 found (${HDF5_VERSION}, ${HDF5_INCLUDE_DIRS}) is the serial build; znn needs parallel HDF5 "
+        "for collective I/O across MPI ranks: apt-get install libhdf5-openmpi-dev (it installs side by side "
+        "with libhdf5-dev).")
+endif()
+add_library(znn_hdf5 INTERFACE)
+# hdf5.h includes mpi.h, so MPI must travel with HDF5.
+target_link_libraries(znn_hdf5 INTERFACE HDF5::HDF5 znn_mpi)
+
+# ---- libtiff, Boost.Program_options, GoogleTest -------------------------------------------------------
+find_package(TIFF)
+if(NOT TIFF_FOUND)
+    message(FATAL_ERROR "libtiff not found: apt-get install libtiff-dev")
+endif()
+find_package(Boost 1.74 COMPONENTS program_options)
+if(NOT Boost_FOUND)
+    message(FATAL_ERROR "Boost.Program_options not found: apt-get install libboost-program-options-dev")
+endif()
+if(ZNN_BUILD_TESTS)
+    find_package(GTest)
+    if(NOT GTest_FOUND)
+        message(FATAL_ERROR "GoogleTest not found: apt-get install libgtest-dev")
+    endif()
+endif()
