@@ -14,7 +14,7 @@ set(ZNN_TEST_ENV
 if(ZNN_SANITIZE MATCHES "address|leak")
     # Open MPI and its helpers keep allocations until exit; our own leaks are still reported.
     list(APPEND ZNN_TEST_ENV "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/support/lsan.supp:print_suppressions=0"
-                             "ASAN_OPTIONS=detect_stack_use_after_return=1:strict_string_checks=1")
+                             "ASAN_OPTIONS=detect_stack_use_after_return=1:strict_string_checks=1:fast_unwind_on_malloc=0")
 endif()
 if(ZNN_SANITIZE MATCHES "undefined")
     list(APPEND ZNN_TEST_ENV "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
