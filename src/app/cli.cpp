@@ -24,6 +24,7 @@ const std::vector<Command>& commands()
     static const std::vector<Command> list = {
         {"version", "print the version, build and library information", run_version},
         {"convert", "convert a volume between TIFF stacks and HDF5 datasets", run_convert},
+        {"bench", "benchmarks (conv: one convolution layer), one JSON line per run", run_bench},
     };
     return list;
 }

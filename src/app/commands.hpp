@@ -10,5 +10,6 @@ namespace znn::app {
 
 int run_version(const std::vector<std::string>& args, Context& context);
 int run_convert(const std::vector<std::string>& args, Context& context);
+int run_bench(const std::vector<std::string>& args, Context& context);
 
 }  // namespace znn::app

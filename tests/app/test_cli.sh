@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help
@@ -48,6 +48,17 @@ expect 2 "--log-level: unknown level 'loud'" "$znn" version --log-level loud
 expect 0 "converted .*v.tif -> .*v.h5:/main: uint16, shape 1x2x3x4" "$znn" convert "$work/v.tif" "$work/v.h5"
 expect 2 "v.h5: file exists" "$znn" convert "$work/v.tif" "$work/v.h5"
 expect 0 "converted" "$znn" convert "$work/v.tif" "$work/v.h5" --overwrite --gzip 9
+
+# Benchmarks: one JSON line, checked against the naive oracle; bad shapes are usage errors.
+for algo in direct fft auto; do
+    expect 0 '^\{"bench":"conv","problem":"b2_i3x6x9x10_o4_k3x3x3_d1x2x1".*"max_rel_error":[0-9.e-]+\}$' \
+        "$znn" bench conv --in 3,6,9,10 --out 4 --kernel 3,3,3 --dilation 1,2,1 --batch 2 --algo $algo --iters 1 --check --plan estimate
+done
+expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
+expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
+expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
+expect 2 "unknown benchmark 'gpu'" "$znn" bench gpu
+expect 2 "--algo: unknown algorithm 'winograd'" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo winograd
 
 # Under MPI: a shared error is printed once by rank 0 and every rank exits 2.
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)

@@ -18,6 +18,18 @@ namespace znn::core {
 
 /// Alignment of every AlignedBuffer, in bytes: one cache line, enough for AVX-512 loads.
 inline constexpr std::size_t kBufferAlignment = 64;
+/// Buffers of at least this many bytes are placed on huge-page boundaries and advised to use
+/// transparent huge pages: large spectra are read with strides of ~100 KB, and 4 KB pages would turn
+/// every access into a TLB miss.
+inline constexpr std::size_t kHugePageThreshold = std::size_t(4) << 20;
+inline constexpr std::size_t kHugePageSize = std::size_t(2) << 20;
+
+namespace detail {
+/// Allocates `bytes` (a multiple of kBufferAlignment) aligned to `alignment`; advises huge pages for
+/// large blocks. Throws std::bad_alloc.
+void* allocate_aligned(std::size_t bytes, std::size_t alignment);
+void free_aligned(void* p, std::size_t alignment) noexcept;
+}  // namespace detail
 
 /// Whether a new buffer's contents are zeroed or left uninitialised (faster, for buffers about to be
 /// overwritten).
@@ -36,7 +48,7 @@ public:
             throw InternalError("AlignedBuffer: element count overflows the address space");
         // Round the byte count up to whole cache lines: the tail line is never shared either.
         const std::size_t bytes = (count * sizeof(T) + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
-        data_ = static_cast<T*>(::operator new(bytes, std::align_val_t(kBufferAlignment)));
+        data_ = static_cast<T*>(detail::allocate_aligned(bytes, alignment()));
         if (init == Init::Zero) std::memset(static_cast<void*>(data_), 0, bytes);
     }
     AlignedBuffer(const AlignedBuffer& other) : AlignedBuffer(other.size_, Init::Uninitialized)
@@ -54,7 +66,7 @@ public:
     }
     ~AlignedBuffer()
     {
-        if (data_) ::operator delete(static_cast<void*>(data_), std::align_val_t(kBufferAlignment));
+        if (data_) detail::free_aligned(data_, alignment());
     }
 
     void swap(AlignedBuffer& other) noexcept
@@ -77,6 +89,11 @@ public:
     const T* end() const noexcept { return data_ + size_; }
 
 private:
+    std::size_t alignment() const noexcept
+    {
+        return size_ * sizeof(T) >= kHugePageThreshold ? kHugePageSize : kBufferAlignment;
+    }
+
     T* data_ = nullptr;
     std::size_t size_ = 0;
 };

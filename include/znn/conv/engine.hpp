@@ -1,0 +1,129 @@
+#pragma once
+/// @file
+/// @brief ConvEngine: one layer's convolution, by one of several algorithms, behind one interface.
+///
+/// As in oneDNN, an algorithm first says whether it supports a problem, and why not
+/// (`unsupported_reason`); `make_engine` then builds a per-layer engine. Engines are per layer because
+/// some keep state between calls: the FFT engine caches its kernels' spectra (refreshed when the
+/// weights' version changes) and the spectra of the last forward input (reused by the weight
+/// gradient). The three passes:
+///
+///   forward:          out = conv(in, W)                       (see problem.hpp for the formula)
+///   backward data:    grad_in[b][i](q) = Σ_o Σ_k grad_out[b][o](q − (K−1−k)·s) · W[o][i](k)
+///   backward weights: grad_W[o][i](k) = Σ_b Σ_p grad_out[b][o](p) · in[b][i](p + (K−1−k)·s)
+///
+/// Threads: an engine runs its work on the ParallelFor it was created with; one engine must not be
+/// used from two threads at once (it owns scratch memory), different engines may.
+///
+/// Example:
+/// @code
+///   ConvContext ctx{pool, plans};
+///   auto engine = make_engine(ConvAlgo::Fft, problem, ctx);
+///   engine->forward(in.view(), {w.view(), version}, out.view(), Accumulate::Overwrite);
+///   engine->backward(in.view(), gout.view(), {w.view(), version}, {gin.view(), gw.view()}, Accumulate::Overwrite);
+/// @endcode
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "znn/conv/problem.hpp"
+#include "znn/core/parallel_for.hpp"
+#include "znn/fft/plan_cache.hpp"
+#include "znn/tensor/tensor.hpp"
+
+namespace znn::conv {
+
+using tensor::TensorView;
+
+/// The convolution algorithms. Auto is resolved to one of the others by ConvSelector.
+enum class ConvAlgo { Naive, Direct, Fft, Auto };
+
+std::string_view to_string(ConvAlgo a) noexcept;
+std::optional<ConvAlgo> parse_conv_algo(std::string_view name) noexcept;
+
+/// @brief Kernel weights plus a version number that changes whenever the values change.
+struct Weights {
+    TensorView<const float> values;  ///< (F_out·F_in, K.z, K.y, K.x)
+    std::uint64_t version = 0;
+};
+
+/// @brief Where backward() writes; an empty view skips that gradient.
+struct Gradients {
+    TensorView<float> input;    ///< (B·F_in, I): gradient with respect to the input
+    TensorView<float> weights;  ///< (F_out·F_in, K): gradient with respect to the kernels
+};
+
+/// What a layer will be used for: the time that matters is a forward pass or a training step.
+enum class Usage { Inference, Training };
+
+std::string_view to_string(Usage u) noexcept;
+
+/// @brief What engines are built with: the threads to use, the FFT plans to share, and the use.
+///
+/// With PlanRigor::Measure or Patient the FFT engine also times its best few tilings on the real
+/// shapes (one step each, as `usage` says) and keeps the fastest; with Estimate it trusts its model.
+struct ConvContext {
+    ConvContext(core::ParallelFor& threads_, fft::PlanCache& plans_, Usage usage_ = Usage::Training)
+        : threads(threads_), plans(plans_), usage(usage_)
+    {
+    }
+
+    core::ParallelFor& threads;
+    fft::PlanCache& plans;
+    Usage usage = Usage::Training;
+    /// FFT tile size (output voxels per tile, z,y,x, in the dilated problem's dense grid), instead of
+    /// the engine's own choice; for experiments. Clamped to the output.
+    std::optional<Vec3i> fft_tile;
+};
+
+/// @brief One layer's convolution by one algorithm.
+class ConvEngine {
+public:
+    explicit ConvEngine(const ConvProblem& problem) : problem_(problem) {}
+    virtual ~ConvEngine() = default;
+    ConvEngine(const ConvEngine&) = delete;
+    ConvEngine& operator=(const ConvEngine&) = delete;
+
+    virtual ConvAlgo algo() const noexcept = 0;
+    const ConvProblem& problem() const noexcept { return problem_; }
+
+    /// out (B·F_out, O) = conv(in (B·F_in, I), W), written or added.
+    virtual void forward(TensorView<const float> in, const Weights& w, TensorView<float> out, Accumulate mode) = 0;
+    /// Both gradients (either may be skipped) from the forward input and the output gradient.
+    /// Gradients are written or added, as `mode` says, to both outputs.
+    virtual void backward(TensorView<const float> in, TensorView<const float> grad_out, const Weights& w,
+                          const Gradients& grads, Accumulate mode) = 0;
+
+    /// How the engine runs this problem, for logs and benchmarks (e.g. "tiles 14,14,14 in 20,20,20
+    /// transforms, 8 tiles").
+    virtual std::string describe() const { return std::string(to_string(algo())); }
+
+    /// Seconds spent in each phase of the work so far (e.g. "kernel fft", "products"), in the order
+    /// the phases run, for benchmarks and profiles; empty for engines that do not keep them.
+    virtual std::vector<std::pair<std::string, double>> phase_seconds() const { return {}; }
+
+    /// Bytes of cached state (kernel spectra, ...), for memory reports.
+    virtual std::size_t cached_bytes() const { return 0; }
+    /// Drops cached state (e.g. before the input buffer is reused for something else).
+    virtual void release_cache() {}
+
+protected:
+    /// Throws InternalError unless the views have the problem's shapes.
+    void check_shapes(TensorView<const float> in, TensorView<const float> out_or_grad, const Weights& w) const;
+
+private:
+    ConvProblem problem_;
+};
+
+/// Why `algo` cannot run `problem`, or nullopt when it can. Invalid shapes are never supported.
+std::optional<std::string> unsupported_reason(ConvAlgo algo, const ConvProblem& problem);
+
+/// An engine of `algo` (not Auto) for `problem`; throws InputError with the reason if unsupported.
+std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
+
+}  // namespace znn::conv

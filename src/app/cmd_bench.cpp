@@ -1,0 +1,212 @@
+// znn bench conv: times one convolution layer and prints one JSON line per run.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "znn/conv/engine.hpp"
+#include "znn/conv/select.hpp"
+#include "znn/core/error.hpp"
+#include "znn/core/rng.hpp"
+#include "znn/sched/thread_pool.hpp"
+
+namespace znn::app {
+namespace {
+
+enum class Pass { Forward, BackwardData, BackwardWeights, All };
+
+struct Timing {
+    double median = 0, min = 0, max = 0;
+};
+
+Timing summarize(std::vector<double> seconds)
+{
+    std::sort(seconds.begin(), seconds.end());
+    return {seconds[seconds.size() / 2], seconds.front(), seconds.back()};
+}
+
+tensor::Tensor<float> random_tensor(const tensor::Shape4& shape, core::Rng& rng)
+{
+    tensor::Tensor<float> t(shape, core::Init::Uninitialized);
+    for (float& v : t.span()) v = rng.uniform_float() * 2.0f - 1.0f;
+    return t;
+}
+
+double max_relative_error(const tensor::Tensor<float>& a, const tensor::Tensor<float>& b)
+{
+    double worst = 0, scale = 1e-30;
+    for (std::size_t i = 0; i < a.span().size(); ++i) {
+        worst = std::max(worst, std::abs(double(a.span()[i]) - double(b.span()[i])));
+        scale = std::max(scale, std::abs(double(b.span()[i])));
+    }
+    return worst / scale;
+}
+
+std::string json_vec(const core::Vec3i& v) { return "[" + std::to_string(v.z) + "," + std::to_string(v.y) + "," + std::to_string(v.x) + "]"; }
+
+int bench_conv(const std::vector<std::string>& args, Context& context)
+{
+    CommandLine cli{"bench conv", "--in C,Z,Y,X --out F --kernel z,y,x [options]",
+                    "Times one convolution layer (F_in = C input maps of Z×Y×X, F output maps) and prints one JSON\n"
+                    "line: the median, fastest and slowest iteration, direct-equivalent GFLOP/s\n"
+                    "(2·F_in·F_out·|kernel|·|output|·batch per pass), the bytes the engine caches, and with --check\n"
+                    "the largest error relative to the naive oracle. --pass all is one training step: forward, both\n"
+                    "gradients, and a weight update (so cached kernel transforms are redone every iteration).",
+                    po::options_description("Options"), {}};
+    cli.options.add_options()
+        ("in", po::value<std::string>()->required(), "input maps and size: C,Z,Y,X")
+        ("out", po::value<std::int64_t>()->required(), "output maps F")
+        ("kernel", po::value<std::string>()->required(), "kernel size z,y,x")
+        ("dilation", po::value<std::string>()->default_value("1,1,1"), "tap spacing z,y,x")
+        ("batch", po::value<std::int64_t>()->default_value(1), "patches per batch")
+        ("algo", po::value<std::string>()->default_value("auto"), "naive, direct, fft or auto")
+        ("pass", po::value<std::string>()->default_value("all"), "fwd, bwd_data, bwd_weights or all")
+        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
+        ("check", po::bool_switch(), "also compare every pass with the naive oracle")
+        ("plan", po::value<std::string>()->default_value("measure"), "FFTW planning: estimate, measure or patient")
+        ("fft-tile", po::value<std::string>(), "fft: output tile z,y,x instead of the engine's measured choice");
+    add_common_options(cli.options);
+    const auto vm = parse_command_line(cli, args, context.comm);
+    if (!vm) return 0;
+    const auto log = make_logger(*vm, context.comm);
+
+    conv::ConvProblem p;
+    {
+        const std::string text = (*vm)["in"].as<std::string>();
+        std::int64_t c = 0, z = 0, y = 0, x = 0;
+        char tail = 0;
+        if (std::sscanf(text.c_str(), "%ld,%ld,%ld,%ld%c", &c, &z, &y, &x, &tail) != 4 || c < 1 || z < 1 || y < 1 || x < 1)
+            usage_error("in", "expected C,Z,Y,X (four positive integers), got '" + text + "'");
+        p.in_channels = c;
+        p.in_size = {z, y, x};
+    }
+    p.out_channels = (*vm)["out"].as<std::int64_t>();
+    p.kernel = parse_vec3_option("kernel", (*vm)["kernel"].as<std::string>());
+    p.dilation = parse_vec3_option("dilation", (*vm)["dilation"].as<std::string>());
+    p.batch = (*vm)["batch"].as<std::int64_t>();
+    if (p.out_channels < 1) usage_error("out", "must be positive");
+    if (p.batch < 1) usage_error("batch", "must be positive");
+    if (auto reason = p.invalid_reason()) usage_error("kernel", *reason);
+    const auto algo = conv::parse_conv_algo((*vm)["algo"].as<std::string>());
+    if (!algo) usage_error("algo", "unknown algorithm '" + (*vm)["algo"].as<std::string>() + "'");
+    const std::string pass_name = (*vm)["pass"].as<std::string>();
+    const Pass pass = pass_name == "fwd" ? Pass::Forward
+                      : pass_name == "bwd_data" ? Pass::BackwardData
+                      : pass_name == "bwd_weights" ? Pass::BackwardWeights
+                      : pass_name == "all" ? Pass::All
+                                           : (usage_error("pass", "unknown pass '" + pass_name + "'"), Pass::All);
+    const int iters = (*vm)["iters"].as<int>();
+    if (iters < 1) usage_error("iters", "must be positive");
+    const std::string plan_name = (*vm)["plan"].as<std::string>();
+    const fft::PlanRigor rigor = plan_name == "estimate" ? fft::PlanRigor::Estimate
+                                 : plan_name == "patient" ? fft::PlanRigor::Patient
+                                 : plan_name == "measure" ? fft::PlanRigor::Measure
+                                                          : (usage_error("plan", "unknown '" + plan_name + "'"), fft::PlanRigor::Measure);
+
+    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    fft::PlanCache plans(rigor);
+    conv::ConvContext ctx{pool, plans};
+    if (pass == Pass::Forward) ctx.usage = conv::Usage::Inference;
+    if (vm->count("fft-tile")) ctx.fft_tile = parse_vec3_option("fft-tile", (*vm)["fft-tile"].as<std::string>());
+    conv::ConvAlgo chosen = *algo;
+    std::string choice_note;
+    if (chosen == conv::ConvAlgo::Auto) {
+        conv::ConvSelector selector(ctx, log.get());
+        const conv::Selection s = selector.choose(p, conv::Usage::Training);
+        chosen = s.algo;
+        choice_note = s.summary;
+    }
+    auto engine = conv::make_engine(chosen, p, ctx);
+
+    core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
+    const tensor::Tensor<float> in = random_tensor({p.batch * p.in_channels, p.in_size}, rng);
+    tensor::Tensor<float> w = random_tensor({p.out_channels * p.in_channels, p.kernel}, rng);
+    const tensor::Tensor<float> gout = random_tensor({p.batch * p.out_channels, p.out_size()}, rng);
+    tensor::Tensor<float> out(p.batch * p.out_channels, p.out_size());
+    tensor::Tensor<float> gin(in.shape()), gw(w.shape());
+    std::uint64_t version = 1;
+
+    auto step = [&] {
+        const conv::Weights weights{w.view(), version};
+        if (pass == Pass::Forward || pass == Pass::All) engine->forward(in.view(), weights, out.view(), conv::Accumulate::Overwrite);
+        if (pass == Pass::All) {
+            engine->backward(in.view(), gout.view(), weights, {gin.view(), gw.view()}, conv::Accumulate::Overwrite);
+            w.span()[0] += 1e-3f;  // a weight update: the next step sees new weights
+            ++version;
+        }
+        if (pass == Pass::BackwardData) engine->backward(in.view(), gout.view(), weights, {gin.view(), {}}, conv::Accumulate::Overwrite);
+        if (pass == Pass::BackwardWeights)
+            engine->backward(in.view(), gout.view(), weights, {{}, gw.view()}, conv::Accumulate::Overwrite);
+    };
+    step();  // warm-up: plans, first allocations, caches
+    const auto phases_before = engine->phase_seconds();
+    std::vector<double> seconds;
+    for (int i = 0; i < iters; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        step();
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    const Timing t = summarize(seconds);
+    const double passes = pass == Pass::All ? 3.0 : 1.0;
+    const double gflops = passes * p.flops_per_pass() / t.median / 1e9;
+
+    std::ostringstream os;
+    os.precision(6);
+    os << "{\"bench\":\"conv\",\"problem\":\"" << p.to_string() << "\",\"algo\":\"" << conv::to_string(chosen) << "\""
+       << ",\"requested\":\"" << conv::to_string(*algo) << "\",\"pass\":\"" << pass_name << "\",\"batch\":" << p.batch
+       << ",\"in_channels\":" << p.in_channels << ",\"out_channels\":" << p.out_channels << ",\"in_size\":" << json_vec(p.in_size)
+       << ",\"out_size\":" << json_vec(p.out_size()) << ",\"kernel\":" << json_vec(p.kernel)
+       << ",\"dilation\":" << json_vec(p.dilation) << ",\"threads\":" << pool.threads() << ",\"iters\":" << iters
+       << ",\"median_s\":" << t.median << ",\"min_s\":" << t.min << ",\"max_s\":" << t.max << ",\"gflops\":" << gflops
+       << ",\"engine\":\"" << engine->describe() << "\",\"cached_bytes\":" << engine->cached_bytes() << ",\"plan_s\":" << plans.planning_seconds();
+    if (!choice_note.empty()) os << ",\"auto\":\"" << choice_note << "\"";
+    const auto phases_after = engine->phase_seconds();
+    if (!phases_after.empty()) {
+        os << ",\"phases_s\":{";
+        for (std::size_t i = 0; i < phases_after.size(); ++i) {
+            const double before = i < phases_before.size() ? phases_before[i].second : 0.0;
+            os << (i ? "," : "") << "\"" << phases_after[i].first << "\":" << (phases_after[i].second - before) / iters;
+        }
+        os << "}";
+    }
+
+    if ((*vm)["check"].as<bool>()) {
+        auto oracle = conv::make_engine(conv::ConvAlgo::Naive, p, ctx);
+        const conv::Weights weights{w.view(), version};
+        double worst = 0;
+        tensor::Tensor<float> a(out.shape()), b(out.shape());
+        engine->forward(in.view(), weights, a.view(), conv::Accumulate::Overwrite);
+        oracle->forward(in.view(), weights, b.view(), conv::Accumulate::Overwrite);
+        worst = std::max(worst, max_relative_error(a, b));
+        tensor::Tensor<float> gi(gin.shape()), gi_ref(gin.shape()), gww(gw.shape()), gw_ref(gw.shape());
+        engine->backward(in.view(), gout.view(), weights, {gi.view(), gww.view()}, conv::Accumulate::Overwrite);
+        oracle->backward(in.view(), gout.view(), weights, {gi_ref.view(), gw_ref.view()}, conv::Accumulate::Overwrite);
+        worst = std::max({worst, max_relative_error(gi, gi_ref), max_relative_error(gww, gw_ref)});
+        os << ",\"max_rel_error\":" << worst;
+    }
+    os << "}";
+    if (context.comm.is_root()) std::cout << os.str() << std::endl;
+    return 0;
+}
+
+}  // namespace
+
+int run_bench(const std::vector<std::string>& args, Context& context)
+{
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        if (context.comm.is_root())
+            std::cout << "usage: znn bench conv [options]   (znn bench conv --help)\n\n"
+                         "Benchmarks; each prints one JSON line per run on stdout.\n"
+                         "  conv    one convolution layer: naive, direct, fft or auto\n";
+        if (args.empty()) throw core::UsageError("bench needs a benchmark name (conv)").scope(core::ErrorScope::AllRanks);
+        return 0;
+    }
+    if (args[0] == "conv") return bench_conv(std::vector<std::string>(args.begin() + 1, args.end()), context);
+    throw core::UsageError("unknown benchmark '" + args[0] + "' (benchmarks: conv)").scope(core::ErrorScope::AllRanks);
+}
+
+}  // namespace znn::app
