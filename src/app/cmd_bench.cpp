@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "znn/conv/engine.hpp"
+#include "znn/conv/pool.hpp"
 #include "znn/conv/select.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
@@ -44,6 +45,8 @@ double max_relative_error(const tensor::Tensor<float>& a, const tensor::Tensor<f
     }
     return worst / scale;
 }
+
+using core::Vec3i;
 
 std::string json_vec(const core::Vec3i& v) { return "[" + std::to_string(v.z) + "," + std::to_string(v.y) + "," + std::to_string(v.x) + "]"; }
 
@@ -193,20 +196,94 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
     return 0;
 }
 
+int bench_pool(const std::vector<std::string>& args, Context& context)
+{
+    CommandLine cli{"bench pool", "--in C,Z,Y,X --window z,y,x [options]",
+                    "Times max-filtering (a dense sliding window, taps --dilation apart) or, with --pool,\n"
+                    "non-overlapping max-pooling, and prints one JSON line with the memory traffic rate: bytes\n"
+                    "read and written (input, output and the int32 argmax) per second.",
+                    po::options_description("Options"), {}};
+    cli.options.add_options()
+        ("in", po::value<std::string>()->required(), "maps and size: C,Z,Y,X")
+        ("window", po::value<std::string>()->required(), "window z,y,x")
+        ("dilation", po::value<std::string>()->default_value("1,1,1"), "tap spacing z,y,x (max-filter)")
+        ("pool", po::bool_switch(), "max-pooling (stride = window) instead of max-filtering")
+        ("pass", po::value<std::string>()->default_value("fwd"), "fwd or bwd")
+        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("iters", po::value<int>()->default_value(9), "timed iterations (after one untimed warm-up)");
+    add_common_options(cli.options);
+    const auto vm = parse_command_line(cli, args, context.comm);
+    if (!vm) return 0;
+    std::int64_t c = 0, z = 0, y = 0, x = 0;
+    char tail = 0;
+    const std::string text = (*vm)["in"].as<std::string>();
+    if (std::sscanf(text.c_str(), "%ld,%ld,%ld,%ld%c", &c, &z, &y, &x, &tail) != 4 || c < 1 || z < 1 || y < 1 || x < 1)
+        usage_error("in", "expected C,Z,Y,X (four positive integers), got '" + text + "'");
+    const Vec3i window = parse_vec3_option("window", (*vm)["window"].as<std::string>());
+    const conv::MaxWindow w = (*vm)["pool"].as<bool>()
+                                  ? conv::MaxWindow::pool(window)
+                                  : conv::MaxWindow::filter(window, parse_vec3_option("dilation", (*vm)["dilation"].as<std::string>()));
+    const Vec3i in_size{z, y, x};
+    Vec3i out_size;
+    try {
+        out_size = w.out_size(in_size);
+    } catch (const core::Error& e) {
+        usage_error("window", e.message());
+    }
+    const std::string pass = (*vm)["pass"].as<std::string>();
+    if (pass != "fwd" && pass != "bwd") usage_error("pass", "unknown pass '" + pass + "' (fwd, bwd)");
+    const int iters = (*vm)["iters"].as<int>();
+    if (iters < 1) usage_error("iters", "must be positive");
+
+    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
+    const tensor::Tensor<float> in = random_tensor({c, in_size}, rng);
+    tensor::Tensor<float> out(c, out_size), grad_in(in.shape());
+    tensor::Tensor<std::int32_t> argmax(c, out_size);
+    auto step = [&] {
+        if (pass == "fwd")
+            conv::max_forward(in.view(), w, out.view(), argmax.view(), pool);
+        else
+            conv::max_backward(out.view(), argmax.view(), grad_in.view(), conv::Accumulate::Overwrite, pool);
+    };
+    conv::max_forward(in.view(), w, out.view(), argmax.view(), pool);
+    step();
+    std::vector<double> seconds;
+    for (int i = 0; i < iters; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        step();
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    const Timing t = summarize(seconds);
+    // fwd reads the input and writes values and indices; bwd reads values and indices and writes the input gradient.
+    const double bytes = 4.0 * static_cast<double>(in.count()) + 8.0 * static_cast<double>(out.count());
+    std::ostringstream os;
+    os.precision(6);
+    os << "{\"bench\":\"pool\",\"op\":\"" << ((*vm)["pool"].as<bool>() ? "max_pool" : "max_filter") << "\",\"pass\":\""
+       << pass << "\",\"channels\":" << c << ",\"in_size\":" << json_vec(in_size) << ",\"out_size\":" << json_vec(out_size)
+       << ",\"window\":" << json_vec(w.window) << ",\"dilation\":" << json_vec(w.dilation) << ",\"threads\":" << pool.threads()
+       << ",\"iters\":" << iters << ",\"median_s\":" << t.median << ",\"min_s\":" << t.min << ",\"max_s\":" << t.max
+       << ",\"bytes\":" << bytes << ",\"gbytes_per_s\":" << bytes / t.median / 1e9 << "}";
+    if (context.comm.is_root()) std::cout << os.str() << std::endl;
+    return 0;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args, Context& context)
 {
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
         if (context.comm.is_root())
-            std::cout << "usage: znn bench conv [options]   (znn bench conv --help)\n\n"
+            std::cout << "usage: znn bench conv|pool [options]   (znn bench conv --help)\n\n"
                          "Benchmarks; each prints one JSON line per run on stdout.\n"
-                         "  conv    one convolution layer: naive, direct, fft or auto\n";
-        if (args.empty()) throw core::UsageError("bench needs a benchmark name (conv)").scope(core::ErrorScope::AllRanks);
+                         "  conv    one convolution layer: naive, direct, fft or auto\n"
+                         "  pool    max-filtering or max-pooling\n";
+        if (args.empty()) throw core::UsageError("bench needs a benchmark name (conv, pool)").scope(core::ErrorScope::AllRanks);
         return 0;
     }
     if (args[0] == "conv") return bench_conv(std::vector<std::string>(args.begin() + 1, args.end()), context);
-    throw core::UsageError("unknown benchmark '" + args[0] + "' (benchmarks: conv)").scope(core::ErrorScope::AllRanks);
+    if (args[0] == "pool") return bench_pool(std::vector<std::string>(args.begin() + 1, args.end()), context);
+    throw core::UsageError("unknown benchmark '" + args[0] + "' (benchmarks: conv, pool)").scope(core::ErrorScope::AllRanks);
 }
 
 }  // namespace znn::app

@@ -80,7 +80,7 @@ std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& proble
         throw core::InputError(std::string(to_string(algo)) + " convolution cannot run " + problem.to_string() + ": " + *reason);
     switch (algo) {
     case ConvAlgo::Naive: return make_naive_engine(problem, context);
-    case ConvAlgo::Direct: return make_direct_engine(problem, context);
+    case ConvAlgo::Direct: return make_onednn_engine(problem, context);
     case ConvAlgo::Fft: return make_fft_engine(problem, context);
     case ConvAlgo::Auto: break;
     }

@@ -8,7 +8,7 @@
 namespace znn::conv {
 
 std::unique_ptr<ConvEngine> make_naive_engine(const ConvProblem& problem, const ConvContext& context);
-std::unique_ptr<ConvEngine> make_direct_engine(const ConvProblem& problem, const ConvContext& context);
+std::unique_ptr<ConvEngine> make_onednn_engine(const ConvProblem& problem, const ConvContext& context);
 std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const ConvContext& context);
 
 }  // namespace znn::conv

@@ -736,13 +736,16 @@ private:
             });
         }
         // Overlap-add: tiles of one (image, phase, map) overlap, so each such group of maps is one item.
-        const std::int64_t groups = ceil_div(fin, kGroup);
-        threads_.run(t_.batch * t_.phases * groups, 1, [&](std::int64_t begin, std::int64_t end, int thread) {
+        // Groups are made small enough for every thread to get several items.
+        const std::int64_t images = t_.batch * t_.phases;
+        const std::int64_t per_group = std::clamp<std::int64_t>(images * fin / (4 * threads_.threads()), 1, kGroup);
+        const std::int64_t groups = ceil_div(fin, per_group);
+        threads_.run(images * groups, 1, [&](std::int64_t begin, std::int64_t end, int thread) {
             Scratch& s = scratch_[static_cast<std::size_t>(thread)];
             for (std::int64_t item = begin; item < end; ++item) {
-                const std::int64_t i0 = item % groups * kGroup;
+                const std::int64_t i0 = item % groups * per_group;
                 const std::int64_t image_phase = item / groups;
-                const int group = static_cast<int>(std::min<std::int64_t>(kGroup, fin - i0));
+                const int group = static_cast<int>(std::min(per_group, fin - i0));
                 for (std::int64_t j = 0; j < t_.per_phase; ++j) {
                     const std::int64_t tile = image_phase * t_.per_phase + j;
                     gather_group(z_, tile * fin + i0, group, t_.freqs, s.staging.data(), stride_);

@@ -49,6 +49,22 @@ add_library(znn_hdf5 INTERFACE)
 # hdf5.h includes mpi.h, so MPI must travel with HDF5.
 target_link_libraries(znn_hdf5 INTERFACE HDF5::HDF5 znn_mpi)
 
+# ---- oneDNN: the direct convolution (JIT kernels for the CPU it runs on) ---------------------------------
+# Debian's dnnl-config.cmake demands OpenCL headers (the package is also built for GPUs); the CPU
+# library needs none of that, so header and library are found directly.
+find_path(DNNL_INCLUDE_DIR NAMES oneapi/dnnl/dnnl.hpp)
+find_library(DNNL_LIBRARY NAMES dnnl)
+if(NOT DNNL_INCLUDE_DIR OR NOT DNNL_LIBRARY)
+    message(FATAL_ERROR "oneDNN not found: apt-get install libdnnl-dev")
+endif()
+add_library(znn_dnnl INTERFACE)
+target_include_directories(znn_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+target_link_libraries(znn_dnnl INTERFACE ${DNNL_LIBRARY})
+find_package(OpenMP COMPONENTS CXX)
+if(NOT OpenMP_CXX_FOUND)
+    message(FATAL_ERROR "OpenMP not found (oneDNN's threading runtime): apt-get install g++")
+endif()
+
 # ---- libtiff, Boost.Program_options, GoogleTest -------------------------------------------------------
 find_package(TIFF)
 if(NOT TIFF_FOUND)

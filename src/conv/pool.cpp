@@ -1,0 +1,179 @@
+// Max-filter / max-pool. For each output row the window's taps are listed in (z, y, x) order; each
+// vector of outputs folds all taps in registers with a strict ">" (the first winner in (z, y, x)
+// order is kept, as a naive scan would) and is stored once with its argmax. The input rows stay in
+// cache across the window, so the input is read from memory about once and the output written once.
+
+#include "znn/conv/pool.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "znn/core/error.hpp"
+
+namespace znn::conv {
+namespace {
+
+/// The input rows an output row's window reads: one pointer per tap, in (z, y, x) order, with the
+/// flat index (within the channel) of the tap's first voxel.
+struct Taps {
+    std::vector<const float*> rows;
+    std::vector<std::int32_t> base;
+};
+
+/// One output row: for every output voxel the maximum over the taps (strict ">", taps in order) and
+/// the flat input index of the winner. `step` is the x-stride (1 for a max-filter).
+void max_row(const Taps& taps, std::int64_t n, std::int64_t step, float* __restrict__ best, std::int32_t* __restrict__ index)
+{
+    const std::size_t count = taps.rows.size();
+#if defined(__AVX512F__)
+    // All taps folded in registers, one store per vector. Each vector's taps form a dependency chain
+    // (compare, blend, compare, ...), so four vectors are folded together to hide its latency.
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i lane_offsets = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<std::int32_t>(step)));
+    auto load = [&](const float* p, std::int64_t x, __mmask16 m) {
+        if (step == 1) return _mm512_maskz_loadu_ps(m, p + x);
+        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lane_offsets, p + x * step, 4);
+    };
+    constexpr int kGroup = 4;
+    // Folds kGroup vectors starting at x; MASKED handles the row's tail (lanes past n are skipped).
+    auto fold_group = [&]<bool MASKED>(std::int64_t x) {
+        __m512 b[kGroup];
+        __m512i at[kGroup];
+        __mmask16 m[kGroup];
+        for (int g = 0; g < kGroup; ++g) {
+            const std::int64_t left = n - (x + 16 * g);
+            m[g] = !MASKED || left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << left) - 1);
+            b[g] = load(taps.rows[0], x + 16 * g, m[g]);
+            at[g] = _mm512_add_epi32(_mm512_set1_epi32(taps.base[0] + static_cast<std::int32_t>((x + 16 * g) * step)), lane_offsets);
+        }
+        for (std::size_t t = 1; t < count; ++t) {
+            const float* row = taps.rows[t];
+            const std::int32_t base = taps.base[t];
+            for (int g = 0; g < kGroup; ++g) {
+                const __m512 v = MASKED ? load(row, x + 16 * g, m[g]) : load(row, x + 16 * g, 0xFFFF);
+                const __mmask16 greater = _mm512_cmp_ps_mask(v, b[g], _CMP_GT_OQ);
+                b[g] = _mm512_mask_mov_ps(b[g], greater, v);
+                at[g] = _mm512_mask_mov_epi32(
+                    at[g], greater, _mm512_add_epi32(_mm512_set1_epi32(base + static_cast<std::int32_t>((x + 16 * g) * step)), lane_offsets));
+            }
+        }
+        for (int g = 0; g < kGroup; ++g) {
+            if (!MASKED || m[g] == 0xFFFF) {
+                _mm512_storeu_ps(best + x + 16 * g, b[g]);
+                _mm512_storeu_si512(index + x + 16 * g, at[g]);
+            } else if (m[g] != 0) {
+                _mm512_mask_storeu_ps(best + x + 16 * g, m[g], b[g]);
+                _mm512_mask_storeu_epi32(index + x + 16 * g, m[g], at[g]);
+            }
+        }
+    };
+    std::int64_t x = 0;
+    for (; x + 16 * kGroup <= n; x += 16 * kGroup) fold_group.template operator()<false>(x);
+    if (x < n) fold_group.template operator()<true>(x);
+#else
+    for (std::int64_t x = 0; x < n; ++x) {
+        float b = taps.rows[0][x * step];
+        std::int32_t at = taps.base[0] + static_cast<std::int32_t>(x * step);
+        for (std::size_t t = 1; t < count; ++t) {
+            const float v = taps.rows[t][x * step];
+            if (v > b) {
+                b = v;
+                at = taps.base[t] + static_cast<std::int32_t>(x * step);
+            }
+        }
+        best[x] = b;
+        index[x] = at;
+    }
+#endif
+}
+
+}  // namespace
+
+Vec3i MaxWindow::out_size(const Vec3i& in) const
+{
+    if (window.min_component() < 1 || stride.min_component() < 1 || dilation.min_component() < 1)
+        throw core::InputError("max window, stride and dilation must be positive");
+    const Vec3i extent = (window - 1) * dilation + 1;
+    if (!all_le(extent, in))
+        throw core::InputError("max window extent " + core::to_string(extent) + " is larger than its input " +
+                               core::to_string(in));
+    if (stride != Vec3i{1, 1, 1}) {
+        if (stride != window || dilation != Vec3i{1, 1, 1})
+            throw core::InputError("max-pooling needs stride = window and no dilation");
+        if (in % window != Vec3i{0, 0, 0})
+            throw core::InputError("max-pool window " + core::to_string(window) + " does not divide its input " +
+                                   core::to_string(in));
+        return in / window;
+    }
+    return in - extent + 1;
+}
+
+void max_forward(tensor::TensorView<const float> in, const MaxWindow& w, tensor::TensorView<float> out,
+                 tensor::TensorView<std::int32_t> argmax, core::ParallelFor& threads)
+{
+    const Vec3i O = w.out_size(in.size());
+    ZNN_CHECK(out.size() == O && out.channels() == in.channels(), "max_forward: output shape");
+    ZNN_CHECK(argmax.shape() == out.shape(), "max_forward: argmax shape");
+    ZNN_CHECK(in.size().product() <= std::numeric_limits<std::int32_t>::max(), "max_forward: channel too large for int32 indices");
+    const Vec3i I = in.size();
+    const std::int64_t rows = O.z * O.y;
+    std::vector<Taps> scratch(static_cast<std::size_t>(threads.threads()));
+    threads.run(in.channels() * rows, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(O.x, 1)),
+                [&](std::int64_t begin, std::int64_t end, int thread) {
+                    Taps& taps = scratch[static_cast<std::size_t>(thread)];
+                    for (std::int64_t item = begin; item < end; ++item) {
+                        const std::int64_t c = item / rows, z = item % rows / O.y, y = item % O.y;
+                        taps.rows.clear();
+                        taps.base.clear();
+                        for (std::int64_t kz = 0; kz < w.window.z; ++kz) {
+                            const std::int64_t iz = z * w.stride.z + kz * w.dilation.z;
+                            for (std::int64_t ky = 0; ky < w.window.y; ++ky) {
+                                const std::int64_t iy = y * w.stride.y + ky * w.dilation.y;
+                                const float* row = in.row(c, iz, iy);
+                                for (std::int64_t kx = 0; kx < w.window.x; ++kx) {
+                                    const std::int64_t ix = kx * w.dilation.x;
+                                    taps.rows.push_back(row + ix);
+                                    taps.base.push_back(static_cast<std::int32_t>((iz * I.y + iy) * I.x + ix));
+                                }
+                            }
+                        }
+                        max_row(taps, O.x, w.stride.x, out.row(c, z, y), argmax.row(c, z, y));
+                    }
+                });
+}
+
+void max_backward(tensor::TensorView<const float> grad_out, tensor::TensorView<const std::int32_t> argmax,
+                  tensor::TensorView<float> grad_in, Accumulate mode, core::ParallelFor& threads)
+{
+    ZNN_CHECK(argmax.shape() == grad_out.shape() && grad_in.channels() == grad_out.channels(), "max_backward: shapes");
+    const Vec3i I = grad_in.size();
+    // Windows overlap within a channel (max-filter), so each channel is one work item.
+    threads.run(grad_in.channels(), 1, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t c = begin; c < end; ++c) {
+            tensor::TensorView<float> dst = grad_in.channel(c);
+            const bool dense = dst.is_contiguous();
+            if (mode == Accumulate::Overwrite) tensor::fill(dst, 0.0f);
+            for (std::int64_t z = 0; z < grad_out.size().z; ++z)
+                for (std::int64_t y = 0; y < grad_out.size().y; ++y) {
+                    const float* g = grad_out.row(c, z, y);
+                    const std::int32_t* idx = argmax.row(c, z, y);
+                    if (dense) {
+                        float* base = dst.data();
+                        for (std::int64_t x = 0; x < grad_out.size().x; ++x) base[idx[x]] += g[x];
+                        continue;
+                    }
+                    for (std::int64_t x = 0; x < grad_out.size().x; ++x) {
+                        const std::int64_t flat = idx[x];
+                        dst(0, flat / (I.y * I.x), flat / I.x % I.y, flat % I.x) += g[x];
+                    }
+                }
+        }
+    });
+}
+
+}  // namespace znn::conv
