@@ -6,6 +6,8 @@
 
 #include "znn/conv/engine.hpp"
 #include "znn/conv/naive.hpp"
+#include "znn/conv/select.hpp"
+#include "znn/core/log.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/sched/thread_pool.hpp"
 
@@ -174,4 +176,37 @@ TEST(ConvProblem, CanonicalTextRoundTripsAndValidates)
     EXPECT_TRUE(unsupported_reason(ConvAlgo::Fft, {1, 1, 1, {4, 4, 4}, {1, 1, 1}, {1, 1, 1}}));
     EXPECT_THROW(make_engine(ConvAlgo::Fft, {1, 1, 1, {4, 4, 4}, {1, 1, 1}, {1, 1, 1}}, ctx), core::InputError);
     EXPECT_THROW(make_engine(ConvAlgo::Direct, {1, 1, 1, {4, 4, 4}, {5, 1, 1}, {1, 1, 1}}, ctx), core::InputError);
+}
+
+TEST(ConvSelector, TimesOnceRemembersAndReloadsChoices)
+{
+    sched::ThreadPool pool(2);
+    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    const ConvContext ctx{pool, plans};
+    std::vector<std::string> lines;
+    core::Logger log(0, {core::LogLevel::Info, false, false}, [&](std::string_view l) { lines.emplace_back(l); });
+    ConvSelector selector(ctx, &log);
+    const ConvProblem big_kernel{1, 8, 8, {18, 18, 18}, {7, 7, 7}, {1, 1, 1}};
+    const ConvProblem channel_mix{1, 8, 8, {6, 6, 6}, {1, 1, 1}, {1, 1, 1}};
+    const Selection first = selector.choose(big_kernel, Usage::Training, "conv1");
+    EXPECT_FALSE(first.remembered);
+    EXPECT_EQ(first.seconds.size(), 2u);  // both timed
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].rfind("conv1: ", 0), 0u);
+    EXPECT_NE(lines[0].find(" -> "), std::string::npos);
+    EXPECT_EQ(selector.choose(channel_mix, Usage::Training, "conv2").algo, ConvAlgo::Direct);  // fft unsupported
+    const Selection again = selector.choose(big_kernel, Usage::Training, "conv3");
+    EXPECT_TRUE(again.remembered);
+    EXPECT_EQ(again.algo, first.algo);
+
+    ConvSelector reloaded(ctx);
+    reloaded.load(selector.save(), "choices.txt");
+    EXPECT_TRUE(reloaded.choose(big_kernel, Usage::Training).remembered);
+    EXPECT_FALSE(reloaded.choose(big_kernel, Usage::Inference).remembered);  // another use, another choice
+    try {
+        reloaded.load("# comment\nb1_i1x4x4x4_o1_k2x2x2_d1x1x1 training winograd\n", "choices.txt");
+        FAIL();
+    } catch (const core::InputError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("choices.txt:2: expected", 0), 0u) << e.what();
+    }
 }
