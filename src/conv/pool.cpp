@@ -19,8 +19,9 @@ namespace znn::conv {
 namespace {
 
 /// The input rows an output row's window reads: one pointer per tap, in (z, y, x) order, with the
-/// flat index (within the channel) of the tap's first voxel.
-struct Taps {
+/// flat index (within the channel) of the tap's first voxel. One per thread, each on its own cache
+/// lines: the vectors' headers change on every row, and sharing a line between threads serialises them.
+struct alignas(64) Taps {
     std::vector<const float*> rows;
     std::vector<std::int32_t> base;
 };
@@ -123,7 +124,7 @@ void max_forward(tensor::TensorView<const float> in, const MaxWindow& w, tensor:
     const Vec3i I = in.size();
     const std::int64_t rows = O.z * O.y;
     std::vector<Taps> scratch(static_cast<std::size_t>(threads.threads()));
-    threads.run(in.channels() * rows, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(O.x, 1)),
+    threads.run(in.channels() * rows, std::max<std::int64_t>(4096 / std::max<std::int64_t>(O.x, 1), in.channels() * rows / (4 * threads.threads())),
                 [&](std::int64_t begin, std::int64_t end, int thread) {
                     Taps& taps = scratch[static_cast<std::size_t>(thread)];
                     for (std::int64_t item = begin; item < end; ++item) {

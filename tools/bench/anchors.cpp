@@ -1,5 +1,6 @@
 // Machine anchors for benchmark ratios, measured in the same run as the benchmarks they anchor:
-//   znn_anchors fma THREADS       peak single-precision FMA rate (GFLOP/s), AVX2, 12 independent chains
+//   znn_anchors fma THREADS       peak single-precision FMA rate (GFLOP/s) with the widest vectors the
+//                                 CPU has (AVX-512, else AVX2), 12 independent chains
 //   znn_anchors triad THREADS     streaming bandwidth a[i] = b[i] + s·c[i] over 3×128 MiB (GB/s, 3 arrays)
 // Each prints one JSON line: the median, min and max of 9 runs after a warm-up run.
 
@@ -80,6 +81,22 @@ __attribute__((noinline)) float fma_chains(long iters, float seed)
     return out[0];
 }
 
+/// The same with 512-bit vectors, compiled for AVX-512 and only called when the CPU has it.
+__attribute__((noinline, target("avx512f"))) float fma_chains_512(long iters, float seed)
+{
+    __m512 acc[kChains];
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(seed + 0.001f * static_cast<float>(i));
+    const __m512 a = _mm512_set1_ps(0.9999999f);
+    const __m512 b = _mm512_set1_ps(1e-7f);
+    for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+        for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
 void report(const char* what, int threads, const char* unit, std::vector<double> values, double extra = 0)
 {
     std::sort(values.begin(), values.end());
@@ -101,15 +118,19 @@ int main(int argc, char** argv)
     const int threads = std::max(1, std::atoi(argv[2]));
     std::vector<double> rates;
     if (what == "fma") {
+        // The widest vectors the CPU has: that is its FMA peak.
+        const bool wide = __builtin_cpu_supports("avx512f");
         volatile float sink = 0;
         for (int run = 0; run < 10; ++run) {
-            const double seconds = run_threads(threads, [&](int t) { sink = sink + fma_chains(kFmaIters, 1.0f + static_cast<float>(t)); });
-            const double flops = 2.0 * 8 * kChains * static_cast<double>(kFmaIters) * threads;
+            const double seconds = run_threads(threads, [&](int t) {
+                sink = sink + (wide ? fma_chains_512(kFmaIters, 1.0f + static_cast<float>(t)) : fma_chains(kFmaIters, 1.0f + static_cast<float>(t)));
+            });
+            const double flops = 2.0 * (wide ? 16 : 8) * kChains * static_cast<double>(kFmaIters) * threads;
             if (run > 0) rates.push_back(flops / seconds / 1e9);
         }
         std::vector<double> sorted = rates;
         std::sort(sorted.begin(), sorted.end());
-        report("fma_peak", threads, "GFLOP/s", rates, sorted[sorted.size() / 2] / threads);
+        report(wide ? "fma_peak_avx512" : "fma_peak_avx2", threads, "GFLOP/s", rates, sorted[sorted.size() / 2] / threads);
         return 0;
     }
     if (what == "triad") {
