@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert, bench\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, check, synth, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help
@@ -57,10 +57,33 @@ done
 expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
 expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
 expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
-expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool\)" "$znn" bench gpu
+expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, data\)" "$znn" bench gpu
 expect 0 '"op":"max_filter".*"gbytes_per_s"' "$znn" bench pool --in 2,4,20,20 --window 2,2,2 --iters 1
 expect 2 "max-pool window 2,2,2 does not divide its input 4,21,20" "$znn" bench pool --in 2,4,21,20 --window 2,2,2 --pool
 expect 2 "--algo: unknown algorithm 'winograd'" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo winograd
+
+# Synthetic data, and a job checked against it: every problem reported at once, with its location.
+expect 0 "wrote 9 files to $work/synth \(volumes 4,48,40, seed 3\)" "$znn" synth --out "$work/synth" --shape 4,48,40 --seed 3
+expect 2 "train.h5: file exists \(use --overwrite" "$znn" synth --out "$work/synth" --shape 4,48,40 --seed 3
+expect 2 "--shape: every component must be > 0" "$znn" synth --out "$work/synth2" --shape 0,48,40
+mkdir -p "$work/nets" && touch "$work/n.znn"
+printf '[parameters]\nfnet_spec = n.znn\nfdata_spec = synth/synth.spec\ntrain_range = 1\ntest_range = 2\ntrain_net_prefix = nets/net\n' >"$work/good.cfg"
+expect 0 "check passed" "$znn" check -c "$work/good.cfg"
+expect 0 "^fdata_spec = $work/synth/synth.spec$" "$znn" check -c "$work/good.cfg"
+expect 0 "$work/synth/test-labels.tif  uint16 1x4x48x40" "$znn" check -c "$work/good.cfg"
+expect 0 "^eta = 0.5$" "$znn" check -c "$work/good.cfg" --set eta=0.5
+printf '[parameters]\nfnet_spec = none.znn\nfdata_spec = bad.spec\ntrain_range = 1-2\nlerning_rate = 1\neta = fast\n' >"$work/bad.cfg"
+printf '[image1]\nfnames = synth/train.h5:/volumes/rawdata\n[label1]\nfnames = synth/train.h5:/volumes/labels/neuron_ids\nfmasks = synth/mask.tif\n[sample1]\ninput = 1\noutput = 1\n' >"$work/bad.spec"
+expect 2 "^znn: error: 8 problems:$" "$znn" check -c "$work/bad.cfg" --set momentum=2
+expect 2 "bad.cfg:5: unknown key 'lerning_rate'" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.cfg:6: eta: expected a number, got 'fast'" "$znn" check -c "$work/bad.cfg"
+expect 2 "--set momentum: momentum: must be in \[0, 1\], got 2" "$znn" check -c "$work/bad.cfg" --set momentum=2
+expect 2 "bad.cfg:2: fnet_spec: no such file: $work/none.znn" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.spec:1: $work/synth/train.h5:/volumes/rawdata: no such dataset" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.spec:3: $work/synth/mask.tif: no such file" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.cfg:4: train_range names sample 2, but there is no \[sample2\]" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.cfg: train_range is set but train_net_prefix is not" "$znn" check -c "$work/bad.cfg"
+expect 0 "^Max_iter = 400000$" "$znn" check --reference
 
 # Under MPI: a shared error is printed once by rank 0 and every rank exits 2.
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)
@@ -71,6 +94,8 @@ count_lines "no such file" 1 "${mpi[@]}" "$znn" convert "$work/missing.tif" "$wo
 expect 0 "converted" "${mpi[@]}" "$znn" convert "$work/v.tif" "$work/mpi.h5"
 expect 2 "^znn: error: job.cfg:7: bad key$" "${mpi[@]}" "$helper" shared
 count_lines "bad key" 1 "${mpi[@]}" "$helper" shared
+count_lines "check passed" 1 "${mpi[@]}" "$znn" check -c "$work/good.cfg"
+count_lines "no such dataset" 1 "${mpi[@]}" "$znn" check -c "$work/bad.cfg"
 # A local error on one rank while the others wait: abort everything (exit 1), never hang.
 expect 1 "znn: error: out.h5: disk full \(rank 1\)" "${mpi[@]}" "$helper" local
 

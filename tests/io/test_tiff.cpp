@@ -350,3 +350,30 @@ TEST(Tiff, WritingIsAtomicAndReportsItsLibrary)
     EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"ok.tif"}));  // no temporary left behind
     EXPECT_EQ(tiff_version().rfind("LIBTIFF, Version 4.", 0), 0u);
 }
+
+TEST(Tiff, ReadsARealImageJStackFromScikitImage)
+{
+    // A 30x32x32 big-endian ImageJ stack shipped by Debian's python3-skimage (tools/install-deps
+    // installs it). Expected values were read with tifffile: uint8, sum 1020765, 4003 non-zero
+    // voxels, the first of them at (0, 0, 17), (0, 1, 8), (0, 1, 9).
+    const std::string path = "/usr/lib/python3/dist-packages/skimage/data/_blobs_3d_fiji_skeleton.tif";
+    ASSERT_TRUE(std::filesystem::exists(path)) << "install python3-skimage (tools/install-deps)";
+    const TiffInfo info = tiff_info(path);
+    EXPECT_EQ(info.dtype, core::DType::UInt8);
+    EXPECT_EQ(info.shape, (tensor::Shape4{1, {30, 32, 32}}));
+    const tensor::AnyTensor v = read_tiff(path);
+    const tensor::Tensor<std::uint8_t>& t = v.as<std::uint8_t>();
+    std::int64_t sum = 0, nonzero = 0;
+    std::vector<core::Vec3i> first;
+    for (std::int64_t z = 0; z < 30; ++z)
+        for (std::int64_t y = 0; y < 32; ++y)
+            for (std::int64_t x = 0; x < 32; ++x) {
+                sum += t(0, z, y, x);
+                if (t(0, z, y, x) == 0) continue;
+                ++nonzero;
+                if (first.size() < 3) first.push_back({z, y, x});
+            }
+    EXPECT_EQ(sum, 1020765);
+    EXPECT_EQ(nonzero, 4003);
+    EXPECT_EQ(first, (std::vector<core::Vec3i>{{0, 0, 17}, {0, 1, 8}, {0, 1, 9}}));
+}

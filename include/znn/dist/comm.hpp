@@ -75,6 +75,9 @@ public:
 
     /// Element-wise sum over ranks, in place; every rank gets the result.
     template <class T> void allreduce_sum(std::span<T> data) const { allreduce(data, MPI_SUM); }
+    /// Element-wise minimum / maximum over ranks, in place.
+    template <class T> void allreduce_min(std::span<T> data) const { allreduce(data, MPI_MIN); }
+    template <class T> void allreduce_max(std::span<T> data) const { allreduce(data, MPI_MAX); }
     /// Element-wise mean over ranks, in place (sum, then divide by size()).
     template <class T> void allreduce_mean(std::span<T> data) const
     {

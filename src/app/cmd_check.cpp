@@ -1,0 +1,171 @@
+// znn check: validates everything a job needs without running it, and reports every problem found.
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "commands.hpp"
+#include "znn/config/job_files.hpp"
+#include "znn/config/values.hpp"
+#include "znn/core/error.hpp"
+#include "znn/data/volume_check.hpp"
+#include "znn/dist/agree.hpp"
+#include "znn/io/atomic_file.hpp"
+
+namespace znn::app {
+namespace {
+
+std::string shape_text(const io::VolumeInfo& info)
+{
+    return std::string(core::to_string(info.dtype)) + " " + tensor::to_string(info.shape);
+}
+
+/// Checks the files and samples a job names; returns the report printed after the configuration.
+std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
+{
+    namespace fs = std::filesystem;
+    const config::JobConfig& c = job.config;
+    std::ostringstream report;
+    std::error_code ec;
+    if (!c.net_spec.empty() && !fs::is_regular_file(c.net_spec, ec)) d.error_at(c.where("fnet_spec"), "fnet_spec: no such file: " + c.net_spec);
+    auto writable = [&](const std::string& key, const std::string& path) {
+        if (path.empty()) return;
+        try {
+            io::check_writable_location(path);
+        } catch (const core::Error& e) {
+            d.error_at(c.where(key), key + ": " + e.what());
+        }
+    };
+    if (!c.train_range.empty() && c.train_net_prefix.empty())
+        d.error(c.file, 0, "train_range is set but train_net_prefix is not (where training saves the network)");
+    if (!c.forward_range.empty() && c.output_prefix.empty())
+        d.error(c.file, 0, "forward_range is set but output_prefix is not (where inference writes its outputs)");
+    if (!c.train_range.empty() && !c.train_net_prefix.empty()) writable("train_net_prefix", c.train_net_prefix + "_current.h5");
+    if (!c.forward_range.empty() && !c.output_prefix.empty()) {
+        writable("output_prefix", c.output_prefix + "_sample.h5");
+        if (!c.forward_net.empty() && !fs::exists(c.forward_net, ec))
+            d.warning(c.where("forward_net"), 0, "forward_net does not exist yet (training writes it): " + c.forward_net);
+    }
+
+    // Every sample of every range, each section checked once.
+    std::map<std::int64_t, std::string> images, labels;  // section id -> description (empty: failed)
+    auto describe_image = [&](std::int64_t id) -> const std::string& {
+        if (auto it = images.find(id); it != images.end()) return it->second;
+        const config::ImageSection& s = job.samples.images.at(id);
+        std::string text;
+        if (const auto checked = data::check_image(s, d)) {
+            for (std::size_t f = 0; f < checked->files.size(); ++f)
+                text += "\n      " + checked->files[f].uri.str() + "  " + shape_text(checked->files[f].info) + "  " +
+                        std::string(config::to_string(s.preprocess[std::min(f, s.preprocess.size() - 1)]));
+            if (checked->files.size() > 1) text += "\n      (" + std::to_string(checked->channels) + " channels of " + core::to_string(checked->shape) + ")";
+        }
+        return images[id] = text;
+    };
+    auto describe_label = [&](std::int64_t id) -> const std::string& {
+        if (auto it = labels.find(id); it != labels.end()) return it->second;
+        const config::LabelSection& s = job.samples.labels.at(id);
+        std::string text;
+        if (const auto checked = data::check_label(s, d)) {
+            text = "\n      " + checked->label.uri.str() + "  " + shape_text(checked->label.info);
+            if (checked->mask) text += "\n      mask " + checked->mask->uri.str() + "  " + shape_text(checked->mask->info);
+        }
+        return labels[id] = text;
+    };
+    struct Use {
+        std::string_view range;
+        const std::set<std::int64_t>* ids;
+        bool labels;
+    };
+    const Use uses[] = {{"train_range", &c.train_range, true}, {"test_range", &c.test_range, true}, {"forward_range", &c.forward_range, false}};
+    std::set<std::int64_t> reported;
+    for (const Use& u : uses)
+        for (const std::int64_t id : *u.ids) {
+            const auto it = job.samples.samples.find(id);
+            if (it == job.samples.samples.end()) {
+                d.error_at(c.where(u.range), std::string(u.range) + " names sample " + std::to_string(id) + ", but there is no [sample" + std::to_string(id) + "]");
+                continue;
+            }
+            bool has_label = false;
+            for (const auto& b : it->second.bindings) has_label = has_label || job.samples.labels.count(b.id) > 0;
+            if (u.labels && !has_label)
+                d.error_at(it->second.where, "sample " + std::to_string(id) + " is in " + std::string(u.range) + " but binds no [labelN]");
+            if (!reported.insert(id).second) continue;
+            report << "  sample " << id << ":";
+            std::set<std::int64_t> ids;
+            for (const auto& b : it->second.bindings) {
+                report << (ids.empty() ? " " : ", ") << b.node << " = " << b.id;
+                ids.insert(b.id);
+            }
+            report << "\n";
+            // Which bindings are inputs is known only with the network: show every section they name.
+            for (const std::int64_t s : ids) {
+                if (job.samples.images.count(s)) report << "    [image" << s << "]" << describe_image(s) << "\n";
+                if (job.samples.labels.count(s)) report << "    [label" << s << "]" << describe_label(s) << "\n";
+            }
+        }
+    return report.str();
+}
+
+std::string plan_text(const config::JobConfig& c)
+{
+    std::ostringstream os;
+    if (!c.train_range.empty()) {
+        os << "  train: samples " << config::to_string(c.train_range) << ", " << c.max_iter << " iterations of " << c.batch_size
+           << " patch(es) of output " << core::to_string(c.train_outsz) << " per rank, " << config::to_string(c.out_type) << " output, "
+           << "eta " << c.eta << "; validation on samples " << (c.test_range.empty() ? "(none)" : config::to_string(c.test_range))
+           << " every " << c.num_iter_per_test << "; checkpoints " << c.train_net_prefix << "_<iter>.h5 every " << c.num_iter_per_save
+           << "\n";
+    }
+    if (!c.forward_range.empty())
+        os << "  infer: samples " << config::to_string(c.forward_range) << " with " << (c.forward_net.empty() ? "(the trained network)" : c.forward_net)
+           << ", output patches " << core::to_string(c.forward_outsz) << ", to " << c.output_prefix << "_sample<N>_<node>.h5\n";
+    os << "  network: " << c.net_spec << " (its graph and patch sizes are checked once znn reads .znn files)\n";
+    return os.str();
+}
+
+}  // namespace
+
+int run_check(const std::vector<std::string>& args, Context& context)
+{
+    CommandLine cli{"check",
+                    "-c JOB.cfg [--set key=value ...] | --reference",
+                    "Validates a job without running it: the .cfg (every key and value), the sample spec, every\n"
+                    "volume file and dataset it names (readable, shapes consistent, masks matching labels) and the\n"
+                    "output locations. Prints the resolved configuration and what would run, then every problem\n"
+                    "found (exit code 2), not only the first. --reference prints every option with its default\n"
+                    "and documentation (configs/reference.cfg).",
+                    po::options_description("Options"),
+                    {}};
+    cli.options.add_options()("config,c", po::value<std::string>(), "the job file (.cfg)")(
+        "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
+        "reference", po::bool_switch(), "print the reference configuration and exit");
+    add_common_options(cli.options);
+    cli.positional.add("config", 1);
+    const auto vm = parse_command_line(cli, args, context.comm);
+    if (!vm) return 0;
+    const auto log = make_logger(*vm, context.comm);
+
+    if ((*vm)["reference"].as<bool>()) {
+        if (context.comm.is_root()) std::cout << config::JobConfig::reference_text() << std::flush;
+        return 0;
+    }
+    if (!vm->count("config")) usage_error("config", "give the job file: znn check -c JOB.cfg");
+    const std::string cfg = (*vm)["config"].as<std::string>();
+    const std::vector<std::string> overrides = vm->count("set") ? (*vm)["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+
+    dist::root_decides(context.comm, [&] {
+        config::Diagnostics d;
+        const config::JobFiles job = config::JobFiles::read(cfg, overrides, d);
+        if (job.config.file.empty()) d.throw_if_errors();  // the .cfg itself could not be read
+        const std::string samples = check_job(job, d);
+        std::cout << "# " << cfg << ", resolved\n" << job.config.resolved_text() << "\nsamples:\n" << samples << "\nwould run:\n"
+                  << plan_text(job.config) << std::flush;
+        for (const auto& w : d.warnings()) log->warn(w.where, ": ", w.message);
+        d.throw_if_errors();
+        log->info("check passed: ", cfg);
+    });
+    return 0;
+}
+
+}  // namespace znn::app

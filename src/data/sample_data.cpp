@@ -1,0 +1,541 @@
+#include "znn/data/sample_data.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+#include "znn/config/diagnostics.hpp"
+#include "znn/core/error.hpp"
+#include "znn/data/preprocess.hpp"
+#include "znn/data/volume_check.hpp"
+#include "znn/dist/agree.hpp"
+#include "znn/io/volume_io.hpp"
+
+namespace znn::data {
+
+template <class T> tensor::TensorView<const T> HeldRegion<T>::view(const core::Box3& box) const
+{
+    ZNN_CHECK(region.contains(box), "HeldRegion: box " + core::to_string(box) + " outside the held region " + core::to_string(region));
+    return data.box({box.origin - region.origin, box.size});
+}
+
+template struct HeldRegion<float>;
+template struct HeldRegion<std::uint32_t>;
+template struct HeldRegion<std::uint8_t>;
+
+SampleOptions SampleOptions::from_job(const config::JobConfig& job, PatchGeometry geometry, std::int64_t num_classes)
+{
+    SampleOptions o;
+    o.geometry = std::move(geometry);
+    o.out_type = job.out_type;
+    o.augment = job.augment;
+    o.mirror = job.is_bd_mirror;
+    o.rebalance = job.rebalance_mode;
+    o.num_classes = job.num_classes > 0 ? job.num_classes : num_classes;
+    return o;
+}
+
+namespace {
+
+/// Calls f(first, count) for this rank's share of `sections` sections, in rounds of about 64 MiB (at
+/// `bytes_per_section`). Every rank makes the same number of calls (count 0 when it has no more), as
+/// the reads f makes are collective.
+template <class F> void for_each_round(std::int64_t sections, std::int64_t bytes_per_section, const dist::Comm& comm, F&& f)
+{
+    const int R = comm.is_serial() ? 1 : comm.size(), r = comm.is_serial() ? 0 : comm.rank();
+    const std::int64_t per_round = std::max<std::int64_t>(1, (std::int64_t(64) << 20) / std::max<std::int64_t>(1, bytes_per_section));
+    const std::int64_t begin = sections * r / R, end = sections * (r + 1) / R;
+    const std::int64_t most = (sections + R - 1) / R;  // the largest share
+    for (std::int64_t z0 = begin; z0 - begin < most; z0 += per_round) f(z0, std::clamp<std::int64_t>(end - z0, 0, per_round));
+}
+
+/// A mask of 0/1 from values of any type (> 0: masked in).
+tensor::Tensor<std::uint8_t> mask_of(const tensor::Tensor<float>& values)
+{
+    tensor::Tensor<std::uint8_t> m(values.channels(), values.size(), core::Init::Uninitialized);
+    std::transform(values.data(), values.data() + values.count(), m.data(), [](float v) { return std::uint8_t(v > 0); });
+    return m;
+}
+
+/// Counts over a block of labels (1, n, Y, X) whose sections from `first` on are counted (earlier
+/// ones only serve as z-neighbours). Layout of `counts`: boundary [pos, zero]; affinity [pos, zero]
+/// for x, y, z; semantic one count per class, plus a last entry for labels >= the class count.
+void count_block(tensor::TensorView<const std::uint32_t> label, const tensor::TensorView<const std::uint8_t>* mask, std::int64_t first,
+                 config::OutType type, std::vector<std::int64_t>& counts)
+{
+    const Vec3i S = label.size();
+    auto masked_in = [&](std::int64_t z, std::int64_t y, std::int64_t x) { return !mask || mask->row(0, z, y)[x] > 0; };
+    for (std::int64_t z = first; z < S.z; ++z)
+        for (std::int64_t y = 0; y < S.y; ++y) {
+            const std::uint32_t* l = label.row(0, z, y);
+            for (std::int64_t x = 0; x < S.x; ++x) {
+                switch (type) {
+                case config::OutType::Boundary:
+                    if (masked_in(z, y, x)) ++counts[l[x] > 0 ? 0 : 1];
+                    break;
+                case config::OutType::Semantic: {
+                    if (!masked_in(z, y, x)) break;
+                    const std::size_t classes = counts.size() - 1;
+                    ++counts[std::min<std::size_t>(l[x], classes)];
+                    break;
+                }
+                case config::OutType::Affinity: {
+                    // Edges to the previous voxel along x, y, z (channel order of the targets).
+                    const std::int64_t prev[3][3] = {{z, y, x - 1}, {z, y - 1, x}, {z - 1, y, x}};
+                    for (int a = 0; a < 3; ++a) {
+                        const auto [pz, py, px] = prev[a];
+                        if (pz < 0 || py < 0 || px < 0) continue;
+                        if (!masked_in(z, y, x) && !masked_in(pz, py, px)) continue;
+                        const std::uint32_t there = label.row(0, pz, py)[px];
+                        ++counts[static_cast<std::size_t>(2 * a + ((l[x] == there && l[x] > 0) ? 0 : 1))];
+                    }
+                    break;
+                }
+                }
+            }
+        }
+}
+
+}  // namespace
+
+/// @brief Loads one sample; the steps of the file comment of sample_data.hpp.
+class SampleData::Loader {
+public:
+    Loader(const config::ResolvedSample& sample, const SampleOptions& options, const dist::Comm& comm)
+        : sample_(sample), options_(options), comm_(comm)
+    {
+    }
+
+    SampleData load();
+
+private:
+    Box3 split(const Box3& d) const;
+    VolumeStatistics input_statistics(const MirroredVolume& v, const HeldRegion<float>& held) const;
+    std::vector<std::int64_t> class_counts(const MirroredVolume& label, const std::optional<MirroredVolume>& mask,
+                                           const Output& out) const;
+
+    const config::ResolvedSample& sample_;
+    const SampleOptions& options_;
+    const dist::Comm& comm_;
+    std::vector<std::pair<Vec3i, Vec3i>> extents_;  // (shape, fetched patch) of every volume, to choose the split
+};
+
+Box3 SampleData::Loader::split(const Box3& d) const
+{
+    const int R = comm_.is_serial() ? 1 : comm_.size();
+    if (R == 1 || !options_.split_over_ranks) return d;
+    // The axis whose slabs make every rank read the least.
+    int best = -1;
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (int a = 0; a < 3; ++a) {
+        if (d.size[a] < R) continue;
+        double cost = 0;
+        for (const auto& [shape, fetch] : extents_) {
+            double voxels = 1;
+            for (int b = 0; b < 3; ++b) voxels *= double((b == a ? (d.size[a] + R - 1) / R : d.size[b]) + fetch[b] - 1);
+            cost += voxels;
+        }
+        if (cost < best_cost) {
+            best_cost = cost;
+            best = a;
+        }
+    }
+    if (best < 0) return d;  // too thin to split: every rank holds every candidate
+    const int r = comm_.rank();
+    Box3 slab = d;
+    slab.origin[best] = d.origin[best] + d.size[best] * r / R;
+    slab.size[best] = d.origin[best] + d.size[best] * (r + 1) / R - slab.origin[best];
+    return slab;
+}
+
+VolumeStatistics SampleData::Loader::input_statistics(const MirroredVolume& v, const HeldRegion<float>& held) const
+{
+    VolumeStatistics stats(v.channels, v.stored.z);
+    const Box3 stored_part{v.pad_low, v.stored};
+    if (comm_.all(held.region.contains(stored_part))) {
+        stats.add_sections(held.view(stored_part), 0);
+        return stats;
+    }
+    // A pass over disjoint sections on every rank.
+    const std::int64_t section_bytes = v.channels * v.stored.y * v.stored.x * static_cast<std::int64_t>(sizeof(float));
+    for_each_round(v.stored.z, section_bytes, comm_, [&](std::int64_t z0, std::int64_t n) {
+        if (v.uri.format == io::FileFormat::Tiff && n == 0) return;  // TIFF reads are independent
+        tensor::AnyTensor raw = io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, 0, 0}, {n, v.stored.y, v.stored.x}}, comm_);
+        if (n > 0) stats.add_sections(raw.to<float>().view(), z0);
+    });
+    stats.reduce(comm_);
+    return stats;
+}
+
+std::vector<std::int64_t> SampleData::Loader::class_counts(const MirroredVolume& label, const std::optional<MirroredVolume>& mask,
+                                               const Output& out) const
+{
+    const config::OutType type = options_.out_type;
+    std::vector<std::int64_t> counts(type == config::OutType::Boundary   ? 2
+                                     : type == config::OutType::Affinity ? 6
+                                                                         : static_cast<std::size_t>(options_.num_classes + 1),
+                                     0);
+    const Box3 whole{{0, 0, 0}, out.shape};
+    const bool held = out.label.region.contains(whole) && (!mask || out.mask.region.contains(whole));
+    if (comm_.all(held)) {
+        const auto m = mask ? std::optional(out.mask.view(whole)) : std::nullopt;
+        count_block(out.label.view(whole), m ? &*m : nullptr, 0, type, counts);
+        return counts;
+    }
+    const std::int64_t section_bytes = out.shape.y * out.shape.x * static_cast<std::int64_t>(sizeof(float));
+    for_each_round(out.shape.z, section_bytes, comm_, [&](std::int64_t z0, std::int64_t n) {
+        // Affinities along z also need the section before.
+        const std::int64_t before = n > 0 && z0 > 0 && type == config::OutType::Affinity ? 1 : 0;
+        const Box3 box{{z0 - before, 0, 0}, {n + before, out.shape.y, out.shape.x}};
+        auto read = [&](const MirroredVolume& v) -> std::optional<tensor::AnyTensor> {
+            if (v.uri.format == io::FileFormat::Tiff && n == 0) return std::nullopt;
+            return io::read_volume_collective(v.uri, {v.offset + box.origin, box.size}, comm_);
+        };
+        auto l = read(label);
+        auto m = mask ? read(*mask) : std::nullopt;
+        if (n == 0) return;
+        const tensor::Tensor<std::uint32_t> lt = l->to<std::uint32_t>();
+        const tensor::Tensor<std::uint8_t> mt = m ? mask_of(m->to<float>()) : tensor::Tensor<std::uint8_t>();
+        const auto mv = m ? std::optional(mt.cview()) : std::nullopt;
+        count_block(lt.cview(), mv ? &*mv : nullptr, before, type, counts);
+    });
+    comm_.allreduce_sum(std::span<std::int64_t>(counts));
+    return counts;
+}
+
+SampleData SampleData::Loader::load()
+{
+    SampleData s;
+    s.id_ = sample_.id;
+    s.options_ = options_;
+    const PatchGeometry& g = options_.geometry;
+    s.rule_ = FetchRule::of(options_.out_type, options_.augment, g);
+    const std::string sample_name = "sample " + std::to_string(sample_.id);
+
+    if (options_.out_type == config::OutType::Semantic && options_.num_classes < 1)
+        throw core::InputError("semantic output needs num_classes (or an output node size)").scope(core::ErrorScope::AllRanks);
+
+    // 1. Check every volume: rank 0 first, for every rank (a problem there is everybody's and is
+    // reported once); then the other ranks, whose failure now can only be their own.
+    struct InputPlan {
+        std::string node;
+        CheckedImage image;
+        std::vector<config::Preprocess> preprocess;
+    };
+    struct OutputPlan {
+        std::string node;
+        CheckedLabel label;
+    };
+    std::vector<InputPlan> inputs;
+    std::vector<OutputPlan> outputs;
+    auto check_all = [&] {
+        config::Diagnostics d;
+        for (const auto& [node, image] : sample_.inputs)
+            if (g.inputs.count(node))
+                if (auto c = check_image(*image, d)) inputs.push_back({node, std::move(*c), image->preprocess});
+        for (const auto& [node, label] : sample_.outputs)
+            if (g.outputs.count(node))
+                if (auto c = check_label(*label, d)) outputs.push_back({node, std::move(*c)});
+        d.throw_if_errors();
+    };
+    dist::root_decides(comm_, [&] { check_all(); });
+    if (!comm_.is_root()) {
+        try {
+            check_all();
+        } catch (core::Error& e) {
+            e.scope(core::ErrorScope::ThisRank).on_rank(comm_.rank());
+            throw;
+        }
+    }
+
+    // 2. Candidate deviations.
+    Box3 devs{{std::numeric_limits<std::int64_t>::min() / 4, std::numeric_limits<std::int64_t>::min() / 4,
+               std::numeric_limits<std::int64_t>::min() / 4},
+              {std::numeric_limits<std::int64_t>::max() / 2, std::numeric_limits<std::int64_t>::max() / 2,
+               std::numeric_limits<std::int64_t>::max() / 2}};
+    std::string fits;
+    for (const InputPlan& p : inputs) {
+        const Vec3i fov = g.fov(p.node);
+        const Vec3i pad_low = options_.mirror ? low_margin(fov) : Vec3i{};
+        const Vec3i pad_high = options_.mirror ? high_margin(fov) : Vec3i{};
+        const Vec3i padded = p.image.shape + pad_low + pad_high;
+        const Vec3i patch = g.inputs.at(p.node);
+        devs = core::intersect(devs, s.rule_.deviations(padded, patch));
+        extents_.emplace_back(padded, s.rule_.fetch(patch));
+        fits += "\n    input '" + p.node + "': patch " + core::to_string(s.rule_.fetch(patch)) + " in " +
+                (options_.mirror ? "mirrored volume " : "volume ") + core::to_string(padded);
+    }
+    for (const OutputPlan& p : outputs) {
+        const Vec3i patch = g.outputs.at(p.node);
+        devs = core::intersect(devs, s.rule_.deviations(p.label.shape, patch));
+        extents_.emplace_back(p.label.shape, s.rule_.fetch(patch));
+        fits += "\n    output '" + p.node + "': patch " + core::to_string(s.rule_.fetch(patch)) + " in label volume " +
+                core::to_string(p.label.shape);
+    }
+    if (devs.empty())
+        throw core::InputError(sample_name + ": no patch position fits in every volume" + fits +
+                               (s.rule_.affinity ? "\n  (affinity outputs fetch one voxel more per axis, z included)" : "") +
+                               (options_.mirror ? "" : "\n  (a smaller train_outsz, or is_bd_mirror = yes, would help)"))
+            .scope(core::ErrorScope::AllRanks);
+    s.deviations_ = devs;
+
+    // 3. This rank's slab, and the regions it covers.
+    const Box3 slab = split(devs);
+    for (const InputPlan& p : inputs) {
+        const Vec3i fov = g.fov(p.node);
+        Input in;
+        in.node = p.node;
+        in.patch = g.inputs.at(p.node);
+        const std::int64_t channels = p.image.channels;
+        std::vector<MirroredVolume> volumes;
+        for (const CheckedVolume& f : p.image.files) {
+            MirroredVolume v;
+            v.uri = f.uri;
+            v.stored = p.image.shape;
+            v.offset = crop_offset(f.info.shape.zyx, p.image.shape);
+            v.pad_low = options_.mirror ? low_margin(fov) : Vec3i{};
+            v.pad_high = options_.mirror ? high_margin(fov) : Vec3i{};
+            v.channels = f.info.shape.c;
+            volumes.push_back(v);
+        }
+        in.padded = volumes.front().size();
+        in.held.region = s.rule_.coverage(in.padded, in.patch, slab);
+        in.held.data = tensor::Tensor<float>(channels, in.held.region.size, core::Init::Uninitialized);
+        std::int64_t first_channel = 0;
+        for (std::size_t i = 0; i < volumes.size(); ++i) {
+            const MirroredVolume& v = volumes[i];
+            HeldRegion<float> part{v.read_float(in.held.region, comm_), in.held.region};
+            // 4-5. Statistics of the whole stored volume, then preprocessing in memory.
+            const config::Preprocess pp = p.preprocess[std::min(i, p.preprocess.size() - 1)];
+            if (pp != config::Preprocess::None) {
+                const VolumeStatistics stats = input_statistics(v, part);
+                std::vector<std::int64_t> stored_z(static_cast<std::size_t>(part.region.size.z));
+                for (std::int64_t z = 0; z < part.region.size.z; ++z)
+                    stored_z[static_cast<std::size_t>(z)] = reflect(part.region.origin.z + z - v.pad_low.z, v.stored.z);
+                preprocess(part.data.view(), pp, stats, 0, stored_z);
+            }
+            tensor::copy(part.data.cview(), in.held.data.view().channels(first_channel, v.channels));
+            first_channel += v.channels;
+        }
+        s.inputs_.push_back(std::move(in));
+    }
+    for (const OutputPlan& p : outputs) {
+        Output out;
+        out.node = p.node;
+        const CheckedVolume& lv = p.label.label;
+        out.file = lv.uri.str();
+        out.patch = g.outputs.at(p.node);
+        out.shape = p.label.shape;
+        const Box3 region = s.rule_.coverage(out.shape, out.patch, slab);
+        const MirroredVolume label{lv.uri, out.shape, crop_offset(lv.info.shape.zyx, out.shape), {}, {}, 1};
+        out.label = {label.read<std::uint32_t>(region, comm_), region};
+        std::optional<MirroredVolume> mask;
+        if (const auto& mv = p.label.mask) {
+            mask = MirroredVolume{mv->uri, out.shape, crop_offset(mv->info.shape.zyx, out.shape), {}, {}, 1};
+            out.mask = {mask_of(mask->read_float(region, comm_)), region};
+        }
+        if (options_.rebalance == config::Rebalance::Global) {
+            const std::vector<std::int64_t> counts = class_counts(label, mask, out);
+            switch (options_.out_type) {
+            case config::OutType::Boundary: {
+                const ClassWeights w = global_boundary_weights(counts[0], counts[1]);
+                out.global_weights = {w, {w.zero, w.positive}};  // channel 1 is the complement of channel 0
+                break;
+            }
+            case config::OutType::Affinity:
+                for (int a = 0; a < 3; ++a) out.global_weights.push_back(normalized_weights(counts[2 * a], counts[2 * a + 1]));
+                break;
+            case config::OutType::Semantic:
+                if (counts.back() > 0)
+                    throw core::InputError(std::to_string(counts.back()) + " label voxels have a class >= num_classes (" +
+                                           std::to_string(options_.num_classes) + ")")
+                        .at(out.file)
+                        .scope(core::ErrorScope::AllRanks);
+                out.global_class_weights = semantic_weights({counts.begin(), counts.end() - 1});
+                break;
+            }
+        }
+        s.outputs_.push_back(std::move(out));
+    }
+
+    // 5. Candidates: the label centre voxel must be masked in, for every output with a mask.
+    bool any_mask = false;
+    tensor::Tensor<std::uint8_t> valid(1, slab.size, core::Init::Uninitialized);
+    tensor::fill(valid.view(), std::uint8_t{1});
+    for (const Output& out : s.outputs_) {
+        if (out.mask.data.empty()) continue;
+        any_mask = true;
+        const tensor::TensorView<const std::uint8_t> m = out.mask.view({volume_centre(out.shape) + slab.origin, slab.size});
+        for (std::int64_t z = 0; z < slab.size.z; ++z)
+            for (std::int64_t y = 0; y < slab.size.y; ++y) {
+                const std::uint8_t* src = m.row(0, z, y);
+                std::uint8_t* dst = valid.view().row(0, z, y);
+                for (std::int64_t x = 0; x < slab.size.x; ++x) dst[x] = std::uint8_t(dst[x] & (src[x] > 0 ? 1 : 0));
+            }
+    }
+    s.candidates_ = any_mask ? CandidateSet::masked(slab, std::move(valid)) : CandidateSet::all(slab);
+    return s;
+}
+
+namespace {
+
+/// out(c, z, y, x) = in(c, z, y + m + dy, x + m + dx), where (dy, dx) applies to sections with shifted(z).
+template <class T, class Shifted>
+tensor::Tensor<T> crop_shifted(const tensor::Tensor<T>& in, std::int64_t m, std::int64_t dy, std::int64_t dx, Shifted&& shifted)
+{
+    if (m == 0) return in;
+    const Vec3i S{in.size().z, in.size().y - 2 * m, in.size().x - 2 * m};
+    tensor::Tensor<T> out(in.channels(), S, core::Init::Uninitialized);
+    for (std::int64_t c = 0; c < in.channels(); ++c)
+        for (std::int64_t z = 0; z < S.z; ++z) {
+            const bool s = shifted(z);
+            for (std::int64_t y = 0; y < S.y; ++y) {
+                const T* src = in.view().row(c, z, y + m + (s ? dy : 0)) + m + (s ? dx : 0);
+                std::copy_n(src, S.x, out.view().row(c, z, y));
+            }
+        }
+    return out;
+}
+
+template <class T> tensor::Tensor<T> copy_box(const tensor::Tensor<T>& in, const Box3& box)
+{
+    tensor::Tensor<T> out(in.channels(), box.size, core::Init::Uninitialized);
+    tensor::copy(in.box(box), out.view());
+    return out;
+}
+
+/// A region cut at deviation d and transformed; `fetch` is the size after the transform.
+template <class T>
+tensor::Tensor<T> cut(const HeldRegion<T>& held, const Vec3i& shape, const Vec3i& d, const Vec3i& fetch, const SpatialTransform& t)
+{
+    const Vec3i oriented = t.transpose ? swap_yx(fetch) : fetch;
+    return t.apply<T>(held.view(patch_box(shape, d, oriented)));
+}
+
+}  // namespace
+
+SampleData SampleData::load(const config::ResolvedSample& sample, const SampleOptions& options, const dist::Comm& comm)
+{
+    return Loader(sample, options, comm).load();
+}
+
+Patch SampleData::extract(const core::Vec3i& d, const SpatialTransform& t, core::Rng* augment) const
+{
+    Patch patch;
+    patch.sample = id_;
+    patch.deviation = d;
+    patch.transform = t;
+
+    // Misalignment: sections of the label patch after `split` (and the input sections level with
+    // them) shift by (dy, dx).
+    const std::int64_t m = rule_.misalign;
+    std::int64_t split = std::numeric_limits<std::int64_t>::max(), dy = 0, dx = 0;
+    const Vec3i label_fetch = outputs_.empty() ? Vec3i{} : rule_.fetch(outputs_.front().patch);
+    if (augment && m > 0 && !outputs_.empty() && label_fetch.z > 1 && augment->bernoulli(options_.augment.misalign)) {
+        split = augment->uniform_int(0, label_fetch.z - 2);
+        dy = augment->uniform_int(-m, m);
+        dx = augment->uniform_int(-m, m);
+        patch.misaligned = dy != 0 || dx != 0;
+    }
+
+    for (const Input& in : inputs_) {
+        const Vec3i fetch = rule_.fetch(in.patch);
+        tensor::Tensor<float> x = cut(in.held, in.padded, d, fetch, t);
+        // Where the label patch starts inside the input patch along z, in the transformed frame.
+        std::int64_t offset = low_margin(fetch).z - low_margin(label_fetch).z;
+        if (t.flip_z) offset = (fetch.z - label_fetch.z) - offset;
+        x = crop_shifted(x, m, dy, dx, [&](std::int64_t z) { return z - offset > split; });
+        if (rule_.affinity) x = copy_box(x, {{1, 1, 1}, x.size() - 1});
+        if (augment) augment_intensity(x.view(), options_.augment, *augment);
+        patch.inputs.emplace(in.node, std::move(x));
+    }
+
+    for (const Output& out : outputs_) {
+        const Vec3i fetch = rule_.fetch(out.patch);
+        auto shifted = [&](std::int64_t z) { return z > split; };
+        const tensor::Tensor<std::uint32_t> label = crop_shifted(cut(out.label, out.shape, d, fetch, t), m, dy, dx, shifted);
+        tensor::Tensor<std::uint8_t> mask;
+        if (!out.mask.data.empty()) mask = crop_shifted(cut(out.mask, out.shape, d, fetch, t), m, dy, dx, shifted);
+
+        PatchTarget target;
+        const Vec3i S = out.patch;
+        switch (options_.out_type) {
+        case config::OutType::Boundary:
+            target.target = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
+            boundary_targets(label.cview(), target.target.view());
+            if (!mask.empty()) {
+                target.mask = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
+                channel_mask(mask.cview(), target.mask.view());
+            }
+            break;
+        case config::OutType::Affinity:
+            target.target = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
+            affinity_targets(label.cview(), target.target.view());
+            if (!mask.empty()) {
+                target.mask = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
+                affinity_mask(mask.cview(), target.mask.view());
+            }
+            break;
+        case config::OutType::Semantic: {
+            target.target = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
+            const std::int64_t bad = semantic_targets(label.cview(), target.target.view());
+            if (bad >= 0)
+                throw core::InputError("label " + std::to_string(bad) + " is not a class (num_classes = " +
+                                       std::to_string(options_.num_classes) + ") near deviation " + core::to_string(d))
+                    .at(out.file);
+            if (!mask.empty()) {
+                target.mask = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
+                channel_mask(mask.cview(), target.mask.view());
+            }
+            break;
+        }
+        }
+
+        if (options_.rebalance != config::Rebalance::None) {
+            target.weight = tensor::Tensor<float>(target.target.channels(), S, core::Init::Uninitialized);
+            const tensor::TensorView<const float> mv = target.mask.cview();
+            const bool semantic = options_.out_type == config::OutType::Semantic;
+            if (options_.rebalance == config::Rebalance::Global) {
+                if (semantic)
+                    apply_semantic_weights(target.target.cview(), out.global_class_weights, target.weight.view());
+                else
+                    apply_class_weights(target.target.cview(), out.global_weights, target.weight.view());
+            } else {
+                const ClassCounts counts = ClassCounts::of(target.target.cview(), target.mask.empty() ? nullptr : &mv);
+                if (semantic) {
+                    apply_semantic_weights(target.target.cview(), semantic_weights(counts.positives), target.weight.view());
+                } else {
+                    std::vector<ClassWeights> w;
+                    for (std::size_t c = 0; c < counts.positives.size(); ++c)
+                        w.push_back(normalized_weights(counts.positives[c], counts.zeros[c]));
+                    apply_class_weights(target.target.cview(), w, target.weight.view());
+                }
+            }
+        }
+        patch.outputs.emplace(out.node, std::move(target));
+    }
+    return patch;
+}
+
+std::int64_t SampleData::bytes_held() const
+{
+    std::int64_t bytes = 0;
+    for (const Input& in : inputs_) bytes += in.held.data.count() * static_cast<std::int64_t>(sizeof(float));
+    for (const Output& out : outputs_)
+        bytes += out.label.data.count() * static_cast<std::int64_t>(sizeof(std::uint32_t)) + out.mask.data.count();
+    return bytes;
+}
+
+std::string SampleData::describe() const
+{
+    std::ostringstream os;
+    os << "sample " << id_ << ":";
+    for (const Input& in : inputs_)
+        os << " input '" << in.node << "' " << in.held.data.channels() << "x" << core::to_string(in.padded) << (options_.mirror ? " mirrored" : "");
+    for (const Output& out : outputs_) os << ", label '" << out.node << "' " << core::to_string(out.shape) << (out.mask.data.empty() ? "" : " masked");
+    os << "; " << candidates_.count() << " candidate patches here of " << deviations_.voxels() << " positions, "
+       << (bytes_held() + (1 << 19)) / (1 << 20) << " MiB held";
+    return os.str();
+}
+
+}  // namespace znn::data
