@@ -1,6 +1,7 @@
 #include "znn/data/sample_data.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -111,6 +112,8 @@ public:
 private:
     Box3 split(const Box3& d) const;
     VolumeStatistics input_statistics(const MirroredVolume& v, const HeldRegion<float>& held) const;
+    /// Throws (on every rank) if any rank's region of `v` holds a NaN or an infinity, naming the first.
+    void check_finite(const MirroredVolume& v, const HeldRegion<float>& held) const;
     std::vector<std::int64_t> class_counts(const MirroredVolume& label, const std::optional<MirroredVolume>& mask,
                                            const Output& out) const;
 
@@ -165,6 +168,33 @@ VolumeStatistics SampleData::Loader::input_statistics(const MirroredVolume& v, c
     });
     stats.reduce(comm_);
     return stats;
+}
+
+void SampleData::Loader::check_finite(const MirroredVolume& v, const HeldRegion<float>& held) const
+{
+    // The first non-finite value in stored coordinates (z, y, x, then channel), agreed over ranks.
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+    std::int64_t first = kNone;
+    const Vec3i S = held.region.size;
+    for (std::int64_t c = 0; c < held.data.channels(); ++c)
+        for (std::int64_t z = 0; z < S.z; ++z)
+            for (std::int64_t y = 0; y < S.y; ++y) {
+                const float* row = held.data.view().row(c, z, y);
+                for (std::int64_t x = 0; x < S.x; ++x) {
+                    if (std::isfinite(row[x])) continue;
+                    const Vec3i p = held.region.origin + Vec3i{z, y, x} - v.pad_low;
+                    const Vec3i q{reflect(p.z, v.stored.z), reflect(p.y, v.stored.y), reflect(p.x, v.stored.x)};
+                    first = std::min(first, ((q.z * v.stored.y + q.y) * v.stored.x + q.x) * v.channels + c);
+                }
+            }
+    first = comm_.min(first);
+    if (first == kNone) return;
+    const std::int64_t c = first % v.channels, i = first / v.channels;
+    const Vec3i at{i / (v.stored.y * v.stored.x), (i / v.stored.x) % v.stored.y, i % v.stored.x};
+    throw core::InputError("the volume holds NaN or infinite values (the first at channel " + std::to_string(c) + ", z,y,x " +
+                           core::to_string(at + v.offset) + ")")
+        .at(v.uri.str())
+        .scope(core::ErrorScope::AllRanks);
 }
 
 std::vector<std::int64_t> SampleData::Loader::class_counts(const MirroredVolume& label, const std::optional<MirroredVolume>& mask,
@@ -305,10 +335,14 @@ SampleData SampleData::Loader::load()
         for (std::size_t i = 0; i < volumes.size(); ++i) {
             const MirroredVolume& v = volumes[i];
             HeldRegion<float> part{v.read_float(in.held.region, comm_), in.held.region};
+            check_finite(v, part);
             // 4-5. Statistics of the whole stored volume, then preprocessing in memory.
             const config::Preprocess pp = p.preprocess[std::min(i, p.preprocess.size() - 1)];
             if (pp != config::Preprocess::None) {
                 const VolumeStatistics stats = input_statistics(v, part);
+                for (std::int64_t c = 0; c < v.channels; ++c)
+                    if (!std::isfinite(stats.channel(c).sum_sq))
+                        throw core::InputError("the volume holds NaN or infinite values").at(v.uri.str()).scope(core::ErrorScope::AllRanks);
                 std::vector<std::int64_t> stored_z(static_cast<std::size_t>(part.region.size.z));
                 for (std::int64_t z = 0; z < part.region.size.z; ++z)
                     stored_z[static_cast<std::size_t>(z)] = reflect(part.region.origin.z + z - v.pad_low.z, v.stored.z);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "support/temp_dir.hpp"
@@ -343,6 +344,18 @@ TEST(SampleData, ReportsEveryVolumeProblemWithItsLocation)
     SampleFiles two = f;
     two.label.file = dir.file("two.h5");
     EXPECT_NE(load_error(two.resolved(), o).find("a label volume has one channel"), std::string::npos);
+
+    // NaN in an input volume: named with its first position, whether preprocessed or not.
+    Tensor<float> with_nan = f.raw;
+    with_nan(0, 1, 4, 2) = std::numeric_limits<float>::quiet_NaN();
+    io::write_volume(io::VolumeUri::parse(dir.file("nan.h5")), tensor::AnyTensor(with_nan, 3), overwrite());
+    SampleFiles nan = f;
+    nan.image.files = {dir.file("nan.h5")};
+    for (const config::Preprocess pp : {config::Preprocess::None, config::Preprocess::Standard2D}) {
+        nan.image.preprocess = {pp};
+        const std::string e = load_error(nan.resolved(), o);
+        EXPECT_NE(e.find("nan.h5:/main: the volume holds NaN or infinite values (the first at channel 0, z,y,x 1,4,2)"), std::string::npos) << e;
+    }
 
     // A patch that fits nowhere.
     const std::string e3 = load_error(f.resolved(), options_for({3, 3, 3}, {3, 3, 3}));
