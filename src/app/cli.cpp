@@ -24,6 +24,7 @@ const std::vector<Command>& commands()
     static const std::vector<Command> list = {
         {"version", "print the version, build and library information", run_version},
         {"convert", "convert a volume between TIFF stacks and HDF5 datasets", run_convert},
+        {"info", "what a network is at a patch size: field of view, shapes, parameters, FLOPs", run_info},
         {"check", "validate a job (.cfg, sample spec, every volume) without running it", run_check},
         {"synth", "write a synthetic EM-like dataset (HDF5, TIFF, .spec)", run_synth},
         {"bench", "benchmarks (conv: one convolution layer), one JSON line per run", run_bench},

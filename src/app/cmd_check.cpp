@@ -9,7 +9,10 @@
 #include "znn/config/job_files.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
+#include "znn/config/net_spec.hpp"
+#include "znn/data/sample_data.hpp"
 #include "znn/data/volume_check.hpp"
+#include "znn/graph/shapes.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/io/atomic_file.hpp"
 
@@ -107,6 +110,66 @@ std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
     return report.str();
 }
 
+/// Checks the network against the job: its outputs against out_type, its patch sizes, and every
+/// sample's volumes against those patches. Returns the report.
+std::string check_network(const config::JobFiles& job, config::Diagnostics& d)
+{
+    const config::JobConfig& c = job.config;
+    std::error_code ec;
+    if (c.net_spec.empty() || !std::filesystem::is_regular_file(c.net_spec, ec)) return "";
+    const std::size_t errors_before = d.errors().size();
+    const config::NetSpec net = config::NetSpec::read(c.net_spec, d);
+    if (d.errors().size() > errors_before) return "";
+    std::ostringstream report;
+    const std::vector<std::string> in_names = net.input_nodes(), out_names = net.output_nodes();
+    const std::set<std::string> inputs(in_names.begin(), in_names.end()), outputs(out_names.begin(), out_names.end());
+    std::int64_t classes = c.num_classes;
+    for (const std::string& o : out_names) {
+        const config::NodeGroupSpec& n = *net.node(o);
+        const std::int64_t want = c.out_type == config::OutType::Boundary ? 2 : c.out_type == config::OutType::Affinity ? 3 : c.num_classes;
+        if (c.out_type == config::OutType::Semantic && classes == 0) classes = n.size;
+        if (want > 0 && n.size != want)
+            d.error_at(n.where("size"), "out_type " + std::string(config::to_string(c.out_type)) + " needs " + std::to_string(want) +
+                                            " maps on the output node group '" + o + "', which has " + std::to_string(n.size));
+    }
+    struct Mode {
+        const char* name;
+        core::Vec3i outsz;
+        std::vector<const std::set<std::int64_t>*> ranges;
+        bool labels;
+    };
+    std::vector<Mode> modes;
+    if (!c.train_range.empty() || !c.test_range.empty()) modes.push_back({"train", c.train_outsz, {&c.train_range, &c.test_range}, true});
+    if (!c.forward_range.empty()) modes.push_back({"infer", c.forward_outsz, {&c.forward_range}, false});
+    for (const Mode& m : modes) {
+        const auto shapes = graph::NetShapes::from_output(net, m.outsz, d);
+        if (!shapes) continue;
+        data::PatchGeometry geometry;
+        geometry.inputs = shapes->input_sizes();
+        geometry.outputs = shapes->output_sizes();
+        report << "  " << m.name << " patches: ";
+        for (const auto& [node, size] : geometry.inputs)
+            report << "input '" << node << "' " << core::to_string(size) << " (field of view " << core::to_string(shapes->fov().at(node)) << "), ";
+        for (const auto& [node, size] : geometry.outputs) report << "output '" << node << "' " << core::to_string(size);
+        report << "\n";
+        data::SampleOptions options = data::SampleOptions::from_job(c, geometry, classes);
+        if (!m.labels) {  // inference cuts input patches only: no affinity voxel, no augmentation margins
+            options.out_type = config::OutType::Boundary;
+            options.augment = {};
+        }
+        for (const auto* range : m.ranges)
+            for (const std::int64_t id : *range) {
+                if (!job.samples.samples.count(id)) continue;  // reported with the ranges
+                auto resolved = job.samples.resolve(id, inputs, outputs, m.labels, d);
+                if (!resolved) continue;
+                if (!m.labels) resolved->outputs.clear();
+                if (const auto plan = data::SamplePlan::make(*resolved, options, d))
+                    report << "    sample " << id << ": " << plan->deviations.voxels() << " patch positions (before masks)\n";
+            }
+    }
+    return report.str();
+}
+
 std::string plan_text(const config::JobConfig& c)
 {
     std::ostringstream os;
@@ -120,7 +183,7 @@ std::string plan_text(const config::JobConfig& c)
     if (!c.forward_range.empty())
         os << "  infer: samples " << config::to_string(c.forward_range) << " with " << (c.forward_net.empty() ? "(the trained network)" : c.forward_net)
            << ", output patches " << core::to_string(c.forward_outsz) << ", to " << c.output_prefix << "_sample<N>_<node>.h5\n";
-    os << "  network: " << c.net_spec << " (its graph and patch sizes are checked once znn reads .znn files)\n";
+    os << "  network: " << c.net_spec << "\n";
     return os.str();
 }
 
@@ -159,8 +222,9 @@ int run_check(const std::vector<std::string>& args, Context& context)
         const config::JobFiles job = config::JobFiles::read(cfg, overrides, d);
         if (job.config.file.empty()) d.throw_if_errors();  // the .cfg itself could not be read
         const std::string samples = check_job(job, d);
+        const std::string network = check_network(job, d);
         std::cout << "# " << cfg << ", resolved\n" << job.config.resolved_text() << "\nsamples:\n" << samples << "\nwould run:\n"
-                  << plan_text(job.config) << std::flush;
+                  << plan_text(job.config) << network << std::flush;
         for (const auto& w : d.warnings()) log->warn(w.where, ": ", w.message);
         d.throw_if_errors();
         log->info("check passed: ", cfg);

@@ -13,6 +13,7 @@ int run_convert(const std::vector<std::string>& args, Context& context);
 int run_bench(const std::vector<std::string>& args, Context& context);
 int bench_data(const std::vector<std::string>& args, Context& context);
 int run_synth(const std::vector<std::string>& args, Context& context);
+int run_info(const std::vector<std::string>& args, Context& context);
 int run_check(const std::vector<std::string>& args, Context& context);
 
 }  // namespace znn::app

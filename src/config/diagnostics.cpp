@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
 
 namespace znn::config {
@@ -13,13 +14,6 @@ std::string location(std::string_view file, long line)
     std::string w(file);
     if (line > 0) w.append(":").append(std::to_string(line));
     return w;
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b)
@@ -70,7 +64,7 @@ void Diagnostics::throw_if_errors() const
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates)
 {
-    const std::string w = lower(word);
+    const std::string w = lower(std::string(word));
     std::string best;
     std::size_t best_distance = std::string::npos;
     for (const std::string& c : candidates) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "znn/config/enum_names.hpp"
 #include "znn/config/values.hpp"
 
 namespace znn::config {
@@ -41,24 +42,6 @@ std::string real_text(double v)
 }
 std::string vec_text(const core::Vec3i& v) { return core::to_string(v); }
 
-template <class E, std::size_t N>
-std::optional<E> parse_enum(const std::string& text, const std::pair<std::string_view, E> (&names)[N])
-{
-    std::string t = text;
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-    for (const auto& [name, value] : names)
-        if (t == name) return value;
-    return std::nullopt;
-}
-
-template <class E, std::size_t N>
-std::string enum_choices(const std::pair<std::string_view, E> (&names)[N])
-{
-    std::string s;
-    for (const auto& [name, value] : names) s += (s.empty() ? "" : ", ") + std::string(name);
-    return s;
-}
-
 constexpr std::pair<std::string_view, OutType> kOutTypes[] = {
     {"boundary", OutType::Boundary}, {"affinity", OutType::Affinity}, {"semantic", OutType::Semantic}};
 constexpr std::pair<std::string_view, ConvMode> kConvModes[] = {
@@ -75,14 +58,6 @@ constexpr std::pair<std::string_view, MalisNorm> kMalisNorms[] = {{"none", Malis
                                                                   {"num", MalisNorm::Num},
                                                                   {"pair", MalisNorm::Pair},
                                                                   {"constrain", MalisNorm::Constrain}};
-
-template <class E, std::size_t N>
-std::string_view name_of(E v, const std::pair<std::string_view, E> (&names)[N])
-{
-    for (const auto& [name, value] : names)
-        if (value == v) return name;
-    return "?";
-}
 
 // ---- setter builders ------------------------------------------------------------------------------
 
@@ -155,8 +130,8 @@ template <class E, std::size_t N>
 Setter set_enum(E JobConfig::*field, const std::pair<std::string_view, E> (&names)[N])
 {
     return [field, &names](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {
-        const auto e = parse_enum(v, names);
-        if (!e) return "unknown value '" + v + "' (one of: " + enum_choices(names) + ")";
+        const auto e = parse_name(v, names);
+        if (!e) return "unknown value '" + v + "' (one of: " + name_list(names) + ")";
         c.*field = *e;
         return std::nullopt;
     };

@@ -164,6 +164,7 @@ std::optional<ResolvedSample> SampleSpec::resolve(std::int64_t id, const std::se
     const std::size_t errors_before = d.errors().size();
     ResolvedSample r;
     r.id = id;
+    r.where = s.where;
     for (const auto& b : s.bindings) {
         if (input_nodes.count(b.node)) {
             const auto image = images.find(b.id);

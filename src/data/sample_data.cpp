@@ -238,84 +238,36 @@ SampleData SampleData::Loader::load()
     SampleData s;
     s.id_ = sample_.id;
     s.options_ = options_;
-    const PatchGeometry& g = options_.geometry;
-    s.rule_ = FetchRule::of(options_.out_type, options_.augment, g);
-    const std::string sample_name = "sample " + std::to_string(sample_.id);
+    s.rule_ = FetchRule::of(options_.out_type, options_.augment, options_.geometry);
 
-    if (options_.out_type == config::OutType::Semantic && options_.num_classes < 1)
-        throw core::InputError("semantic output needs num_classes (or an output node size)").scope(core::ErrorScope::AllRanks);
-
-    // 1. Check every volume: rank 0 first, for every rank (a problem there is everybody's and is
-    // reported once); then the other ranks, whose failure now can only be their own.
-    struct InputPlan {
-        std::string node;
-        CheckedImage image;
-        std::vector<config::Preprocess> preprocess;
-    };
-    struct OutputPlan {
-        std::string node;
-        CheckedLabel label;
-    };
-    std::vector<InputPlan> inputs;
-    std::vector<OutputPlan> outputs;
-    auto check_all = [&] {
+    // 1-2. Check every volume and find the candidate deviations: rank 0 first, for every rank (a
+    // problem there is everybody's and is reported once); then the other ranks, whose failure now
+    // can only be their own.
+    std::optional<SamplePlan> plan;
+    auto make_plan = [&] {
         config::Diagnostics d;
-        for (const auto& [node, image] : sample_.inputs)
-            if (g.inputs.count(node))
-                if (auto c = check_image(*image, d)) inputs.push_back({node, std::move(*c), image->preprocess});
-        for (const auto& [node, label] : sample_.outputs)
-            if (g.outputs.count(node))
-                if (auto c = check_label(*label, d)) outputs.push_back({node, std::move(*c)});
+        plan = SamplePlan::make(sample_, options_, d);
         d.throw_if_errors();
     };
-    dist::root_decides(comm_, [&] { check_all(); });
+    dist::root_decides(comm_, make_plan);
     if (!comm_.is_root()) {
         try {
-            check_all();
+            make_plan();
         } catch (core::Error& e) {
             e.scope(core::ErrorScope::ThisRank).on_rank(comm_.rank());
             throw;
         }
     }
-
-    // 2. Candidate deviations.
-    Box3 devs{{std::numeric_limits<std::int64_t>::min() / 4, std::numeric_limits<std::int64_t>::min() / 4,
-               std::numeric_limits<std::int64_t>::min() / 4},
-              {std::numeric_limits<std::int64_t>::max() / 2, std::numeric_limits<std::int64_t>::max() / 2,
-               std::numeric_limits<std::int64_t>::max() / 2}};
-    std::string fits;
-    for (const InputPlan& p : inputs) {
-        const Vec3i fov = g.fov(p.node);
-        const Vec3i pad_low = options_.mirror ? low_margin(fov) : Vec3i{};
-        const Vec3i pad_high = options_.mirror ? high_margin(fov) : Vec3i{};
-        const Vec3i padded = p.image.shape + pad_low + pad_high;
-        const Vec3i patch = g.inputs.at(p.node);
-        devs = core::intersect(devs, s.rule_.deviations(padded, patch));
-        extents_.emplace_back(padded, s.rule_.fetch(patch));
-        fits += "\n    input '" + p.node + "': patch " + core::to_string(s.rule_.fetch(patch)) + " in " +
-                (options_.mirror ? "mirrored volume " : "volume ") + core::to_string(padded);
-    }
-    for (const OutputPlan& p : outputs) {
-        const Vec3i patch = g.outputs.at(p.node);
-        devs = core::intersect(devs, s.rule_.deviations(p.label.shape, patch));
-        extents_.emplace_back(p.label.shape, s.rule_.fetch(patch));
-        fits += "\n    output '" + p.node + "': patch " + core::to_string(s.rule_.fetch(patch)) + " in label volume " +
-                core::to_string(p.label.shape);
-    }
-    if (devs.empty())
-        throw core::InputError(sample_name + ": no patch position fits in every volume" + fits +
-                               (s.rule_.affinity ? "\n  (affinity outputs fetch one voxel more per axis, z included)" : "") +
-                               (options_.mirror ? "" : "\n  (a smaller train_outsz, or is_bd_mirror = yes, would help)"))
-            .scope(core::ErrorScope::AllRanks);
-    s.deviations_ = devs;
+    s.deviations_ = plan->deviations;
+    for (const SamplePlan::Input& p : plan->inputs) extents_.emplace_back(p.padded(), s.rule_.fetch(p.patch));
+    for (const SamplePlan::Output& p : plan->outputs) extents_.emplace_back(p.label.shape, s.rule_.fetch(p.patch));
 
     // 3. This rank's slab, and the regions it covers.
-    const Box3 slab = split(devs);
-    for (const InputPlan& p : inputs) {
-        const Vec3i fov = g.fov(p.node);
+    const Box3 slab = split(s.deviations_);
+    for (const SamplePlan::Input& p : plan->inputs) {
         Input in;
         in.node = p.node;
-        in.patch = g.inputs.at(p.node);
+        in.patch = p.patch;
         const std::int64_t channels = p.image.channels;
         std::vector<MirroredVolume> volumes;
         for (const CheckedVolume& f : p.image.files) {
@@ -323,8 +275,8 @@ SampleData SampleData::Loader::load()
             v.uri = f.uri;
             v.stored = p.image.shape;
             v.offset = crop_offset(f.info.shape.zyx, p.image.shape);
-            v.pad_low = options_.mirror ? low_margin(fov) : Vec3i{};
-            v.pad_high = options_.mirror ? high_margin(fov) : Vec3i{};
+            v.pad_low = p.pad_low;
+            v.pad_high = p.pad_high;
             v.channels = f.info.shape.c;
             volumes.push_back(v);
         }
@@ -353,12 +305,12 @@ SampleData SampleData::Loader::load()
         }
         s.inputs_.push_back(std::move(in));
     }
-    for (const OutputPlan& p : outputs) {
+    for (const SamplePlan::Output& p : plan->outputs) {
         Output out;
         out.node = p.node;
         const CheckedVolume& lv = p.label.label;
         out.file = lv.uri.str();
-        out.patch = g.outputs.at(p.node);
+        out.patch = p.patch;
         out.shape = p.label.shape;
         const Box3 region = s.rule_.coverage(out.shape, out.patch, slab);
         const MirroredVolume label{lv.uri, out.shape, crop_offset(lv.info.shape.zyx, out.shape), {}, {}, 1};
@@ -447,6 +399,51 @@ tensor::Tensor<T> cut(const HeldRegion<T>& held, const Vec3i& shape, const Vec3i
 }
 
 }  // namespace
+
+std::optional<SamplePlan> SamplePlan::make(const config::ResolvedSample& sample, const SampleOptions& options, config::Diagnostics& d)
+{
+    const std::size_t errors_before = d.errors().size();
+    const PatchGeometry& g = options.geometry;
+    SamplePlan plan;
+    plan.id = sample.id;
+    plan.rule = FetchRule::of(options.out_type, options.augment, g);
+    const std::string where = sample.where.empty() ? "sample " + std::to_string(sample.id) : sample.where;
+    if (options.out_type == config::OutType::Semantic && options.num_classes < 1)
+        d.error_at(where, "semantic output needs num_classes (or an output node size)");
+    for (const auto& [node, image] : sample.inputs)
+        if (g.inputs.count(node))
+            if (auto c = check_image(*image, d)) {
+                const Vec3i fov = g.fov(node);
+                plan.inputs.push_back({node, std::move(*c), image->preprocess, g.inputs.at(node), options.mirror ? low_margin(fov) : Vec3i{},
+                                       options.mirror ? high_margin(fov) : Vec3i{}});
+            }
+    for (const auto& [node, label] : sample.outputs)
+        if (g.outputs.count(node))
+            if (auto c = check_label(*label, d)) plan.outputs.push_back({node, std::move(*c), g.outputs.at(node)});
+    if (d.errors().size() > errors_before) return std::nullopt;
+
+    constexpr std::int64_t kLow = std::numeric_limits<std::int64_t>::min() / 4, kBig = std::numeric_limits<std::int64_t>::max() / 2;
+    Box3 devs{{kLow, kLow, kLow}, {kBig, kBig, kBig}};
+    std::string fits;
+    for (const Input& p : plan.inputs) {
+        devs = core::intersect(devs, plan.rule.deviations(p.padded(), p.patch));
+        fits += "\n    input '" + p.node + "': patch " + core::to_string(plan.rule.fetch(p.patch)) + " in " +
+                (options.mirror ? "mirrored volume " : "volume ") + core::to_string(p.padded());
+    }
+    for (const Output& p : plan.outputs) {
+        devs = core::intersect(devs, plan.rule.deviations(p.label.shape, p.patch));
+        fits += "\n    output '" + p.node + "': patch " + core::to_string(plan.rule.fetch(p.patch)) + " in label volume " +
+                core::to_string(p.label.shape);
+    }
+    if (devs.empty()) {
+        d.error_at(where, "sample " + std::to_string(sample.id) + ": no patch position fits in every volume" + fits +
+                              (plan.rule.affinity ? "\n  (affinity outputs fetch one voxel more per axis, z included)" : "") +
+                              (options.mirror ? "" : "\n  (a smaller train_outsz, or is_bd_mirror = yes, would help)"));
+        return std::nullopt;
+    }
+    plan.deviations = devs;
+    return plan;
+}
 
 SampleData SampleData::load(const config::ResolvedSample& sample, const SampleOptions& options, const dist::Comm& comm)
 {

@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert, check, synth, bench\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, info, check, synth, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help
@@ -66,12 +66,23 @@ expect 2 "--algo: unknown algorithm 'winograd'" "$znn" bench conv --in 2,5,5,5 -
 expect 0 "wrote 9 files to $work/synth \(volumes 4,48,40, seed 3\)" "$znn" synth --out "$work/synth" --shape 4,48,40 --seed 3
 expect 2 "train.h5: file exists \(use --overwrite" "$znn" synth --out "$work/synth" --shape 4,48,40 --seed 3
 expect 2 "--shape: every component must be > 0" "$znn" synth --out "$work/synth2" --shape 0,48,40
-mkdir -p "$work/nets" && touch "$work/n.znn"
-printf '[parameters]\nfnet_spec = n.znn\nfdata_spec = synth/synth.spec\ntrain_range = 1\ntest_range = 2\ntrain_net_prefix = nets/net\n' >"$work/good.cfg"
+mkdir -p "$work/nets" && cp "$(dirname "$0")/../../configs/nets/N4.znn" "$work/n.znn"
+printf '[parameters]\nfnet_spec = n.znn\nfdata_spec = synth/synth.spec\ntrain_range = 1\ntest_range = 2\ntrain_net_prefix = nets/net\ntrain_outsz = 1,20,20\nis_bd_mirror = yes\n' >"$work/good.cfg"
 expect 0 "check passed" "$znn" check -c "$work/good.cfg"
 expect 0 "^fdata_spec = $work/synth/synth.spec$" "$znn" check -c "$work/good.cfg"
 expect 0 "$work/synth/test-labels.tif  uint16 1x4x48x40" "$znn" check -c "$work/good.cfg"
 expect 0 "^eta = 0.5$" "$znn" check -c "$work/good.cfg" --set eta=0.5
+expect 0 "train patches: input 'input' 1,114,114 \(field of view 1,95,95\), output 'output' 1,20,20" "$znn" check -c "$work/good.cfg"
+expect 2 "n.znn:128: out_type affinity needs 3 maps on the output node group 'output', which has 2" "$znn" check -c "$work/good.cfg" --set out_type=affinity
+expect 2 "synth.spec:[0-9]+: sample 1: no patch position fits in every volume" "$znn" check -c "$work/good.cfg" --set is_bd_mirror=no
+
+# Networks: what they are at a patch size, every problem of a bad one at once.
+expect 0 "input       input: 1 x 1,194,194  \(field of view 1,95,95\)" "$znn" info "$work/n.znn" --outsz 1,100,100
+expect 0 "parameters  219290" "$znn" info "$work/n.znn" --outsz 1,100,100 --dot "$work/n4.dot"
+expect 0 "digraph" cat "$work/n4.dot"
+printf 'nodes input\ntype input\nsize 1\nedges c\ntype conv\ninit xavir\nsize 1,3,3\ninput input\noutput out\nnodes out\ntype transfer\nsize 2\n' >"$work/bad.znn"
+expect 2 "bad.znn:6: init: unknown init 'xavir' \(did you mean 'xavier'\?\)" "$znn" info "$work/bad.znn"
+expect 2 "bad.znn:10: nodes group 'out' needs 'function'" "$znn" info "$work/bad.znn"
 printf '[parameters]\nfnet_spec = none.znn\nfdata_spec = bad.spec\ntrain_range = 1-2\nlerning_rate = 1\neta = fast\n' >"$work/bad.cfg"
 printf '[image1]\nfnames = synth/train.h5:/volumes/rawdata\n[label1]\nfnames = synth/train.h5:/volumes/labels/neuron_ids\nfmasks = synth/mask.tif\n[sample1]\ninput = 1\noutput = 1\n' >"$work/bad.spec"
 expect 2 "^znn: error: 8 problems:$" "$znn" check -c "$work/bad.cfg" --set momentum=2

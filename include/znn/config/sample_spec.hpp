@@ -67,6 +67,7 @@ struct SampleSection {
 /// @brief A sample with its bindings resolved against the network's input and output node names.
 struct ResolvedSample {
     std::int64_t id = 0;
+    std::string where;  ///< `file:line` of the [sampleN] header
     std::map<std::string, const ImageSection*> inputs;   ///< input node -> image
     std::map<std::string, const LabelSection*> outputs;  ///< output node -> label (empty: inference only)
 };

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "znn/data/patch.hpp"
 #include "znn/data/region.hpp"
 #include "znn/data/targets.hpp"
+#include "znn/data/volume_check.hpp"
 #include "znn/dist/comm.hpp"
 
 namespace znn::data {
@@ -47,6 +49,35 @@ struct SampleOptions {
     bool split_over_ranks = true;  ///< false: every rank holds every candidate (validation sets)
 
     static SampleOptions from_job(const config::JobConfig& job, PatchGeometry geometry, std::int64_t num_classes = 0);
+};
+
+/// @brief What loading a sample reads: its checked volumes and its candidate positions. Made
+/// without MPI and without reading voxels, so `znn check` can make it too.
+struct SamplePlan {
+    struct Input {
+        std::string node;
+        CheckedImage image;
+        std::vector<config::Preprocess> preprocess;  ///< one per file (or one for all)
+        Vec3i patch;                                 ///< network input patch size
+        Vec3i pad_low, pad_high;                     ///< mirroring (is_bd_mirror), else 0
+        Vec3i padded() const { return image.shape + pad_low + pad_high; }
+    };
+    struct Output {
+        std::string node;
+        CheckedLabel label;
+        Vec3i patch;  ///< network output patch size
+    };
+
+    std::int64_t id = 0;
+    FetchRule rule;
+    std::vector<Input> inputs;
+    std::vector<Output> outputs;
+    core::Box3 deviations;  ///< candidate deviations before masks (not empty)
+
+    /// Checks the sample's volumes and finds where patches fit. Problems go to `diagnostics`
+    /// (nullopt then), located at the sections that name the volumes.
+    static std::optional<SamplePlan> make(const config::ResolvedSample& sample, const SampleOptions& options,
+                                          config::Diagnostics& diagnostics);
 };
 
 /// @brief A region of a volume held in memory, in the volume's (padded) coordinates.
