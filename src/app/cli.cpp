@@ -24,6 +24,8 @@ const std::vector<Command>& commands()
     static const std::vector<Command> list = {
         {"version", "print the version, build and library information", run_version},
         {"convert", "convert a volume between TIFF stacks and HDF5 datasets", run_convert},
+        {"init", "write a network file with freshly initialised parameters", run_init},
+        {"apply", "one dense forward pass of a trained network over a whole volume", run_apply},
         {"info", "what a network is at a patch size: field of view, shapes, parameters, FLOPs", run_info},
         {"check", "validate a job (.cfg, sample spec, every volume) without running it", run_check},
         {"synth", "write a synthetic EM-like dataset (HDF5, TIFF, .spec)", run_synth},

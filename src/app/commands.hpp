@@ -11,8 +11,11 @@ namespace znn::app {
 int run_version(const std::vector<std::string>& args, Context& context);
 int run_convert(const std::vector<std::string>& args, Context& context);
 int run_bench(const std::vector<std::string>& args, Context& context);
+int bench_net(const std::vector<std::string>& args, Context& context);
 int bench_data(const std::vector<std::string>& args, Context& context);
 int run_synth(const std::vector<std::string>& args, Context& context);
+int run_init(const std::vector<std::string>& args, Context& context);
+int run_apply(const std::vector<std::string>& args, Context& context);
 int run_info(const std::vector<std::string>& args, Context& context);
 int run_check(const std::vector<std::string>& args, Context& context);
 

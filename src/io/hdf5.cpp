@@ -326,6 +326,162 @@ Hdf5File::~Hdf5File()
     H5Eclear2(H5E_DEFAULT);
 }
 
+namespace {
+
+Handle link_create_plist()
+{
+    Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    return lcpl;
+}
+
+bool is_object_of_type(hid_t file, const std::string& path, H5O_type_t type)
+{
+    if (path == "/") return type == H5O_TYPE_GROUP;
+    // Every parent must exist for H5Lexists not to fail.
+    std::size_t from = 1;
+    while (true) {
+        const std::size_t slash = path.find('/', from);
+        const std::string prefix = path.substr(0, slash);
+        if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return false;
+        }
+        if (slash == std::string::npos) break;
+        from = slash + 1;
+    }
+    H5O_info_t info;
+    if (H5Oget_info_by_name(file, path.c_str(), &info, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    return info.type == type;
+}
+
+std::vector<std::string> children(hid_t file, const std::string& path, H5O_type_t type)
+{
+    struct Ctx {
+        H5O_type_t type;
+        std::vector<std::string> names;
+    } ctx{type, {}};
+    H5Literate_by_name(
+        file, path.c_str(), H5_INDEX_NAME, H5_ITER_INC, nullptr,
+        [](hid_t group, const char* name, const H5L_info_t*, void* data) -> herr_t {
+            auto& c = *static_cast<Ctx*>(data);
+            H5O_info_t info;
+            if (H5Oget_info_by_name(group, name, &info, H5P_DEFAULT) >= 0 && info.type == c.type) c.names.emplace_back(name);
+            return 0;
+        },
+        &ctx, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    std::sort(ctx.names.begin(), ctx.names.end());
+    return ctx.names;
+}
+
+}  // namespace
+
+bool Hdf5File::has_group(std::string_view path) const
+{
+    Hdf5Lock lock;
+    return is_object_of_type(id_, normalized_dataset_name(path), H5O_TYPE_GROUP);
+}
+
+std::vector<std::string> Hdf5File::list_groups(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_GROUP)) return {};
+    return children(id_, p, H5O_TYPE_GROUP);
+}
+
+std::vector<std::string> Hdf5File::list_members(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_GROUP)) return {};
+    return children(id_, p, H5O_TYPE_DATASET);
+}
+
+void Hdf5File::write_string(std::string_view path, std::string_view value)
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    Handle type(H5Tcopy(H5T_C_S1));
+    H5Tset_size(type.get(), std::max<std::size_t>(1, value.size()));
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle lcpl = link_create_plist();
+    Handle ds(H5Dcreate2(id_, p.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+    std::string buffer(value);
+    if (buffer.empty()) buffer.push_back('\0');
+    if (!ds.valid() || H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0)
+        fail(ErrorKind::Io, path_, p, "cannot write the string dataset");
+}
+
+std::optional<std::string> Hdf5File::read_string(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_DATASET)) return std::nullopt;
+    Handle ds(H5Dopen2(id_, p.c_str(), H5P_DEFAULT));
+    Handle type(H5Dget_type(ds.get()));
+    if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+    Handle space(H5Dget_space(ds.get()));
+    if (H5Sget_simple_extent_npoints(space.get()) != 1) return std::nullopt;
+    if (H5Tis_variable_str(type.get()) > 0) {
+        Handle mem(H5Tcopy(H5T_C_S1));
+        H5Tset_size(mem.get(), H5T_VARIABLE);
+        H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+        char* ptr = nullptr;
+        if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &ptr) < 0 || !ptr) fail(ErrorKind::Input, path_, p, "cannot read the string");
+        std::string out(ptr);
+        H5free_memory(ptr);
+        return out;
+    }
+    std::string out(H5Tget_size(type.get()), '\0');
+    if (H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) fail(ErrorKind::Input, path_, p, "cannot read the string");
+    out.resize(std::strlen(out.c_str()));
+    return out;
+}
+
+void Hdf5File::write_array(std::string_view path, core::DType dtype, const std::vector<std::int64_t>& dims, const void* data)
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    std::vector<hsize_t> d(dims.begin(), dims.end());
+    Handle space(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr));
+    Handle lcpl = link_create_plist();
+    Handle ds(H5Dcreate2(id_, p.c_str(), native_type(dtype), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+    if (!ds.valid() || H5Dwrite(ds.get(), native_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        fail(ErrorKind::Io, path_, p, "cannot write the array");
+}
+
+std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_DATASET)) return std::nullopt;
+    Handle ds(H5Dopen2(id_, p.c_str(), H5P_DEFAULT));
+    Handle type(H5Dget_type(ds.get()));
+    const auto dtype = dtype_of_h5(type.get());
+    if (!dtype) fail(ErrorKind::Input, path_, p, "expected numbers, found a " + describe_h5_type(type.get()) + " dataset");
+    Handle space(H5Dget_space(ds.get()));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+    Array a;
+    a.dtype = *dtype;
+    std::int64_t n = 1;
+    for (const hsize_t v : d) {
+        a.dims.push_back(static_cast<std::int64_t>(v));
+        n *= static_cast<std::int64_t>(v);
+    }
+    a.values.resize(static_cast<std::size_t>(n));
+    if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()) < 0)
+        fail(ErrorKind::Input, path_, p, "cannot read the array (truncated or corrupt?)");
+    return a;
+}
+
 void Hdf5File::close()
 {
     if (id_ < 0) return;

@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert, info, check, synth, bench\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, init, apply, info, check, synth, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help
@@ -57,7 +57,7 @@ done
 expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
 expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
 expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
-expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, data\)" "$znn" bench gpu
+expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, net, data\)" "$znn" bench gpu
 expect 0 '"op":"max_filter".*"gbytes_per_s"' "$znn" bench pool --in 2,4,20,20 --window 2,2,2 --iters 1
 expect 2 "max-pool window 2,2,2 does not divide its input 4,21,20" "$znn" bench pool --in 2,4,21,20 --window 2,2,2 --pool
 expect 2 "--algo: unknown algorithm 'winograd'" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo winograd
@@ -95,6 +95,16 @@ expect 2 "bad.spec:3: $work/synth/mask.tif: no such file" "$znn" check -c "$work
 expect 2 "bad.cfg:4: train_range names sample 2, but there is no \[sample2\]" "$znn" check -c "$work/bad.cfg"
 expect 2 "bad.cfg: train_range is set but train_net_prefix is not" "$znn" check -c "$work/bad.cfg"
 expect 0 "^Max_iter = 400000$" "$znn" check --reference
+
+# Network files: init, apply (one dense pass), and the whole-network benchmark.
+expect 0 "wrote $work/n4.h5: 219290 parameters" "$znn" init "$work/n.znn" --out "$work/n4.h5" --seed 2
+expect 2 "n4.h5: file exists" "$znn" init "$work/n.znn" --out "$work/n4.h5"
+/usr/bin/python3 -c "import h5py, numpy as np; h5py.File('$work/img.h5','w')['main'] = np.random.default_rng(1).random((1, 100, 101), dtype=np.float32)" || failures=$((failures + 1))
+expect 0 "-> $work/img_out.h5:/main 1,6,7 in" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/img.h5" --output "$work/img_out.h5" --softmax --preprocess standard2D
+expect 0 "^\(2, 1, 6, 7\) 1.0$" /usr/bin/python3 -c "import h5py, numpy as np; a = h5py.File('$work/img_out.h5')['main'][()]; print(a.shape, round(float(a.sum(0).mean()), 4))"
+expect 2 "kernel 1,4,4 is larger than its input 1,3,3|larger than its input" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/v.tif" --output "$work/x.h5"
+expect 0 '^\{"bench":"net".*"mode":"train".*"groups":\[\{"group":"conv1"' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --threads 2
+expect 0 '"mode":"forward".*"conv":"fft' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --mode forward --conv fft
 
 # Under MPI: a shared error is printed once by rank 0 and every rank exits 2.
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)

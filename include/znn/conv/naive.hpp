@@ -5,6 +5,7 @@
 /// It is the oracle every other implementation is tested against, and the reference for
 /// finite-difference gradient checks (hence templated on float and double). Never optimise it.
 
+#include "znn/conv/pool.hpp"
 #include "znn/conv/problem.hpp"
 #include "znn/tensor/tensor.hpp"
 
@@ -25,5 +26,12 @@ void backward_data(const ConvProblem& p, TensorView<const T> grad_out, TensorVie
 template <class T>
 void backward_weights(const ConvProblem& p, TensorView<const T> in, TensorView<const T> grad_out, TensorView<T> grad_w,
                       Accumulate mode);
+
+/// Max over windows (pool.hpp's definition and argmax convention; ties to the first tap).
+template <class T>
+void max_forward(TensorView<const T> in, const MaxWindow& w, TensorView<T> out, TensorView<std::int32_t> argmax);
+/// grad_in gets every grad_out value added at its argmax (after zeroing, for Overwrite).
+template <class T>
+void max_backward(TensorView<const T> grad_out, TensorView<const std::int32_t> argmax, TensorView<T> grad_in, Accumulate mode);
 
 }  // namespace znn::conv::naive

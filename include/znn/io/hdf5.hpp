@@ -90,6 +90,29 @@ public:
     /// Paths of every dataset in the file, sorted ("/main", "/volumes/raw", ...).
     std::vector<std::string> list_datasets() const;
 
+    // Small objects of any layout (network files): scalar strings and numeric arrays of any rank,
+    // in groups. Serial files only.
+
+    /// True if `path` exists and is a group.
+    bool has_group(std::string_view path) const;
+    /// Names (not paths) of the groups, or of the datasets, directly inside group `path`, sorted.
+    std::vector<std::string> list_groups(std::string_view path) const;
+    std::vector<std::string> list_members(std::string_view path) const;
+    /// Writes a scalar fixed-length ASCII string dataset (as numpy's bytes strings), creating groups.
+    void write_string(std::string_view path, std::string_view value);
+    /// A scalar string dataset (fixed or variable length), or nullopt if `path` is not one.
+    std::optional<std::string> read_string(std::string_view path) const;
+    /// Writes a contiguous numeric array of the given dims (C order), creating groups.
+    void write_array(std::string_view path, core::DType dtype, const std::vector<std::int64_t>& dims, const void* data);
+    /// @brief A numeric array, its values converted to double.
+    struct Array {
+        core::DType dtype = core::DType::Float32;
+        std::vector<std::int64_t> dims;
+        std::vector<double> values;
+    };
+    /// The numeric dataset at `path` (nullopt if absent); InputError if it is not numeric.
+    std::optional<Array> read_array(std::string_view path) const;
+
     /// Writes a string attribute on the root group, replacing an existing one. Collective if parallel.
     void set_attribute(std::string_view name, std::string_view value);
     std::optional<std::string> string_attribute(std::string_view name) const;

@@ -1,0 +1,158 @@
+#pragma once
+/// @file
+/// @brief Network: a `.znn` network built at one patch size, run forward and backward on all cores.
+///
+/// Every node group holds its values and gradients for a batch of B patches, as (B·maps, z, y, x)
+/// tensors (channel b·maps + m). The forward pass visits the node groups in topological order: each
+/// group sums what its incoming edge groups produce (a maxout group takes their maximum), then a
+/// transfer group adds its per-map bias and applies its function. The backward pass visits them in
+/// reverse: a transfer group multiplies its gradient by f' (computed from its outputs), its bias
+/// gradient is the sum of that over the batch and the voxels, and each incoming edge group passes the
+/// gradient on to its source and, for convolutions, to its kernels. Input groups get no gradient.
+///
+/// Parallelism is inside each operation: convolutions run on their engines (FFT engine on the
+/// thread pool, oneDNN on its OpenMP team, sized alike), max-filters, transfer functions, sums and
+/// updates on the thread pool. Layer by layer, every core works on the same operation; that keeps
+/// every operation's working set shared in cache and measured better on few cores than the
+/// original's task-per-edge schedule (see the README, "Networks").
+///
+/// Precision: Network<float> uses the convolution engines (direct, FFT, or measured per edge group);
+/// Network<double> runs the naive oracles, for finite-difference gradient checks.
+///
+/// Example:
+/// @code
+///   NetShapes shapes = NetShapes::for_output(spec, {1, 100, 100});
+///   Network<float> net(spec, shapes, {.batch = 2}, {pool, plans});
+///   net.initialize(seed);
+///   copy(patch, net.input("input"));
+///   net.forward();
+///   loss_gradient(net.output("output"), target, net.output_gradient("output"));
+///   net.backward();
+///   net.update({.eta = 0.01, .momentum = 0.9}, 1.0 / voxels);
+/// @endcode
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "znn/config/job_config.hpp"
+#include "znn/config/net_spec.hpp"
+#include "znn/conv/engine.hpp"
+#include "znn/conv/select.hpp"
+#include "znn/core/log.hpp"
+#include "znn/core/parallel_for.hpp"
+#include "znn/graph/shapes.hpp"
+#include "znn/tensor/tensor.hpp"
+
+namespace znn::graph {
+
+/// TRAIN: dropout active. TEST: dropout is the identity.
+enum class Phase { Train, Test };
+
+/// @brief How a network is built.
+struct NetworkOptions {
+    std::int64_t batch = 1;
+    config::ConvMode conv_mode = config::ConvMode::Optimize;  ///< fft, direct (the groups' `fft` flags) or optimize (measured)
+    conv::Usage usage = conv::Usage::Training;
+    std::map<std::string, conv::ConvAlgo> conv_choices;       ///< per conv edge group; wins over conv_mode
+    std::uint64_t seed = 1;                                   ///< dropout streams
+    int rank = 0;
+};
+
+/// @brief What a network runs on (owned by the caller; shared by several networks).
+struct NetworkResources {
+    core::ParallelFor& threads;
+    fft::PlanCache& plans;
+    conv::ConvSelector* selector = nullptr;  ///< optimize mode; a private one when null
+    core::Logger* log = nullptr;
+};
+
+/// @brief Stochastic gradient descent with momentum and weight decay (reference §5.8).
+struct LearningRate {
+    double eta = 0.01;
+    double momentum = 0;
+    double weight_decay = 0;
+};
+
+/// @brief Time spent in one group during the last forward and backward pass.
+struct GroupTime {
+    std::string group;
+    double forward_s = 0;
+    double backward_s = 0;
+    std::string how;  ///< conv edges: the algorithm and how the engine runs the layer
+};
+
+/// @brief A network at one patch size and batch. Not thread-safe: one caller at a time.
+template <class T> class Network {
+public:
+    /// @brief Trainable values of one group: conv kernels (F_out·F_in, k) or transfer biases (1, 1, 1, N).
+    struct Parameter {
+        std::string group;
+        bool is_kernel = false;
+        tensor::Tensor<T> values;
+        tensor::Tensor<T> gradient;
+        tensor::Tensor<T> momentum;
+        std::uint64_t version = 1;  ///< changes whenever values change (engines cache kernel spectra)
+        config::LearningOverrides learning;
+        core::Vec3i repeat{1, 1, 1};           ///< weight tying in blocks (kernels)
+        std::optional<config::InitSpec> init;  ///< absent: biases start at 0
+        double fan_in = 1, fan_out = 1;
+        bool seeding = true;
+    };
+
+    Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources);
+    ~Network();
+    Network(const Network&) = delete;
+    Network& operator=(const Network&) = delete;
+
+    const config::NetSpec& spec() const noexcept;
+    const NetShapes& shapes() const noexcept;
+    std::int64_t batch() const noexcept;
+
+    /// Every parameter, from its initialiser, seeded by its group's name.
+    void initialize(std::uint64_t seed);
+    std::vector<Parameter>& parameters() noexcept;
+    const std::vector<Parameter>& parameters() const noexcept;
+    Parameter* parameter(const std::string& group);
+    /// Call after changing a parameter's values directly (loading, averaging over ranks).
+    void touch(Parameter& p) { ++p.version; }
+
+    /// The input values of an input node group, (B·maps, size): write before forward().
+    tensor::TensorView<T> input(const std::string& node);
+    /// The values of any node group after forward().
+    tensor::TensorView<const T> values(const std::string& node) const;
+    tensor::TensorView<const T> output(const std::string& node) const { return values(node); }
+    /// The gradient of the loss with respect to an output node group: write before backward().
+    tensor::TensorView<T> output_gradient(const std::string& node);
+
+    void set_phase(Phase phase) noexcept;
+    Phase phase() const noexcept;
+    /// Sets the index that keys this pass's dropout masks (the training iteration).
+    void set_iteration(std::uint64_t iteration) noexcept;
+
+    void forward();
+    /// Parameter gradients (overwritten) from the output gradients, summed over the batch.
+    void backward();
+    /// One SGD step with gradients scaled by `gradient_scale` (e.g. 1 / (batch · output voxels));
+    /// a group's own eta, momentum and weight_decay (in the .znn) win over `rate`.
+    void update(const LearningRate& rate, double gradient_scale);
+
+    /// The algorithm of every conv edge group.
+    std::map<std::string, conv::ConvAlgo> conv_choices() const;
+    /// Per node and edge group, the time of the last forward and backward pass, in forward order.
+    std::vector<GroupTime> timings() const;
+    /// Bytes of node values and gradients, parameters and engine caches.
+    std::int64_t memory_bytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace znn::graph

@@ -1,0 +1,150 @@
+// znn bench net: times training steps or forward passes of a whole network, with per-group times.
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "znn/config/net_spec.hpp"
+#include "znn/core/error.hpp"
+#include "znn/core/rng.hpp"
+#include "znn/fft/plan_cache.hpp"
+#include "znn/graph/network.hpp"
+#include "znn/sched/thread_pool.hpp"
+
+namespace znn::app {
+namespace {
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+std::string json_escape(const std::string& s)
+{
+    std::string out;
+    for (const char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+int bench_net(const std::vector<std::string>& args, Context& context)
+{
+    CommandLine cli{"bench net", "NET.znn --outsz z,y,x [options]",
+                    "Times a whole network on random data: training steps (forward, backward and the weight\n"
+                    "update) or forward passes, and prints one JSON line: the median, fastest and slowest\n"
+                    "iteration, output voxels per second, the median time of every node and edge group with the\n"
+                    "convolution each conv group uses, and the share of an iteration spent outside them\n"
+                    "(scheduling and bookkeeping).",
+                    po::options_description("Options"), {}};
+    cli.options.add_options()
+        ("net", po::value<std::string>()->required(), "the network (.znn, positional)")
+        ("outsz", po::value<std::string>()->required(), "output patch z,y,x")
+        ("mode", po::value<std::string>()->default_value("train"), "train or forward")
+        ("batch", po::value<int>()->default_value(1), "patches per iteration")
+        ("conv", po::value<std::string>()->default_value("auto"), "fft, direct, or auto (time both per group)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)");
+    add_common_options(cli.options);
+    cli.positional.add("net", 1);
+    const auto vm = parse_command_line(cli, args, context.comm);
+    if (!vm) return 0;
+    const auto log = make_logger(*vm, context.comm);
+    const core::Vec3i outsz = parse_vec3_option("outsz", (*vm)["outsz"].as<std::string>());
+    const std::string mode = (*vm)["mode"].as<std::string>(), conv_name = (*vm)["conv"].as<std::string>();
+    if (mode != "train" && mode != "forward") usage_error("mode", "train or forward, got '" + mode + "'");
+    const int batch = (*vm)["batch"].as<int>(), iters = (*vm)["iters"].as<int>();
+    if (batch < 1) usage_error("batch", "must be positive");
+    if (iters < 1) usage_error("iters", "must be positive");
+    graph::NetworkOptions options;
+    options.batch = batch;
+    options.usage = mode == "train" ? conv::Usage::Training : conv::Usage::Inference;
+    if (conv_name == "fft") options.conv_mode = config::ConvMode::Fft;
+    else if (conv_name == "auto") options.conv_mode = config::ConvMode::Optimize;
+    else if (conv_name != "direct") usage_error("conv", "fft, direct or auto, got '" + conv_name + "'");
+
+    const config::NetSpec spec = config::NetSpec::load((*vm)["net"].as<std::string>());
+    const graph::NetShapes shapes = graph::NetShapes::for_output(spec, outsz);
+    if (conv_name == "direct")
+        for (const config::EdgeGroupSpec& e : spec.edges)
+            if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
+
+    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    fft::PlanCache plans;
+    const auto build_start = std::chrono::steady_clock::now();
+    graph::Network<float> net(spec, shapes, options, {pool, plans, nullptr, log.get()});
+    const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
+    net.initialize(1);
+    net.set_phase(mode == "train" ? graph::Phase::Train : graph::Phase::Test);
+    core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
+    for (const std::string& in : spec.input_nodes()) net.input(in).for_each([&](float& v) { v = rng.uniform_float() * 2 - 1; });
+    std::map<std::string, tensor::Tensor<float>> gradients;
+    for (const auto& [name, size] : shapes.output_sizes()) {
+        gradients[name] = tensor::Tensor<float>(batch * spec.node(name)->size, size);
+        gradients[name].view().for_each([&](float& v) { v = (rng.uniform_float() - 0.5f) * 1e-3f; });
+    }
+    std::int64_t out_voxels = 0;
+    for (const auto& [name, size] : shapes.output_sizes()) out_voxels += size.product() * batch;
+
+    std::vector<double> seconds, updates;
+    std::map<std::string, std::vector<double>> group_fwd, group_bwd;
+    std::map<std::string, std::string> how;
+    std::vector<std::string> order;
+    for (int i = -1; i < iters; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        net.set_iteration(static_cast<std::uint64_t>(i + 1));
+        net.forward();
+        double update_s = 0;
+        if (mode == "train") {
+            for (auto& [name, g] : gradients) tensor::copy(g.cview(), net.output_gradient(name));
+            net.backward();
+            const auto u = std::chrono::steady_clock::now();
+            net.update({1e-6, 0.9, 0}, 1.0 / double(out_voxels));
+            update_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - u).count();
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (i < 0) continue;
+        seconds.push_back(s);
+        updates.push_back(update_s);
+        for (const graph::GroupTime& t : net.timings()) {
+            if (i == 0) order.push_back(t.group);
+            group_fwd[t.group].push_back(t.forward_s);
+            group_bwd[t.group].push_back(t.backward_s);
+            how[t.group] = t.how;
+        }
+    }
+    // Bookkeeping: what an iteration spends outside every group's work and the update.
+    std::vector<double> outside;
+    for (int i = 0; i < iters; ++i) {
+        double inside = updates[static_cast<std::size_t>(i)];
+        for (const std::string& g : order) inside += group_fwd[g][static_cast<std::size_t>(i)] + group_bwd[g][static_cast<std::size_t>(i)];
+        outside.push_back(std::max(0.0, seconds[static_cast<std::size_t>(i)] - inside) / seconds[static_cast<std::size_t>(i)]);
+    }
+    const double med = median(seconds);
+    std::ostringstream os;
+    os.precision(6);
+    os << "{\"bench\":\"net\",\"net\":\"" << json_escape(spec.file) << "\",\"mode\":\"" << mode << "\",\"conv\":\"" << conv_name
+       << "\",\"batch\":" << batch << ",\"threads\":" << pool.threads() << ",\"outsz\":[" << outsz.z << "," << outsz.y << "," << outsz.x
+       << "],\"iters\":" << iters << ",\"median_s\":" << med << ",\"min_s\":" << *std::min_element(seconds.begin(), seconds.end())
+       << ",\"max_s\":" << *std::max_element(seconds.begin(), seconds.end()) << ",\"out_voxels_per_s\":" << double(out_voxels) / med
+       << ",\"update_s\":" << median(updates) << ",\"bookkeeping_fraction\":" << median(outside) << ",\"build_s\":" << build_s
+       << ",\"memory_bytes\":" << net.memory_bytes() << ",\"groups\":[";
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const std::string& g = order[k];
+        os << (k ? "," : "") << "{\"group\":\"" << json_escape(g) << "\",\"forward_s\":" << median(group_fwd[g])
+           << ",\"backward_s\":" << median(group_bwd[g]);
+        if (!how[g].empty()) os << ",\"conv\":\"" << json_escape(how[g]) << "\"";
+        os << "}";
+    }
+    os << "]}";
+    if (context.comm.is_root()) std::cout << os.str() << std::endl;
+    return 0;
+}
+
+}  // namespace znn::app

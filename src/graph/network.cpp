@@ -1,0 +1,567 @@
+#include "znn/graph/network.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <type_traits>
+
+#include "znn/conv/naive.hpp"
+#include "znn/conv/pool.hpp"
+#include "znn/core/error.hpp"
+#include "znn/core/rng.hpp"
+#include "znn/graph/init.hpp"
+#include "znn/graph/transfer.hpp"
+
+namespace znn::graph {
+namespace {
+
+using config::EdgeType;
+using config::NodeType;
+using conv::Accumulate;
+using tensor::Tensor;
+using tensor::TensorView;
+
+double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// dst (+)= src, element-wise, as `mode` says.
+template <class T> void put(TensorView<const T> src, TensorView<T> dst, Accumulate mode, core::ParallelFor& threads)
+{
+    ZNN_CHECK(src.shape() == dst.shape(), "network: shapes differ");
+    threads.run(src.channels() * src.size().z, 1, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t cz = begin; cz < end; ++cz) {
+            const std::int64_t c = cz / src.size().z, z = cz % src.size().z;
+            for (std::int64_t y = 0; y < src.size().y; ++y) {
+                const T* s = src.row(c, z, y);
+                T* d = dst.row(c, z, y);
+                if (mode == Accumulate::Overwrite) std::copy_n(s, src.size().x, d);
+                else
+                    for (std::int64_t x = 0; x < src.size().x; ++x) d[x] += s[x];
+            }
+        }
+    });
+}
+
+}  // namespace
+
+template <class T> struct Network<T>::Impl {
+    struct Node {
+        const config::NodeGroupSpec* spec = nullptr;
+        const NodeShape* shape = nullptr;
+        Tensor<T> value, grad;
+        bool grad_written = false;
+        int bias = -1;  // parameter index
+        Transfer transfer;
+        std::vector<int> in_edges;
+        Tensor<std::uint8_t> winner;  // maxout: index into in_edges of the largest input
+        double forward_s = 0, backward_s = 0;
+    };
+    struct Edge {
+        const config::EdgeGroupSpec* spec = nullptr;
+        const EdgeShape* shape = nullptr;
+        int from = -1, to = -1;
+        int kernel = -1;  // parameter index
+        conv::ConvProblem problem;
+        conv::ConvAlgo algo = conv::ConvAlgo::Naive;
+        std::unique_ptr<conv::ConvEngine> engine;  // float only
+        conv::MaxWindow window;
+        Tensor<std::int32_t> argmax;
+        Tensor<T> mask;     // dropout: 0 or 1/keep
+        Tensor<T> scratch;  // when a non-conv edge adds into a node other edges wrote
+        double forward_s = 0, backward_s = 0;
+    };
+
+    const config::NetSpec& spec;
+    NetShapes shapes;
+    NetworkOptions options;
+    NetworkResources resources;
+    std::vector<Node> nodes;  // topological order
+    std::vector<Edge> edges;  // spec order
+    std::map<std::string, int> node_index;
+    std::vector<Parameter> params;
+    Phase phase = Phase::Train;
+    std::uint64_t iteration = 0;
+    std::unique_ptr<conv::ConvSelector> own_selector;
+
+    Impl(const config::NetSpec& s, const NetShapes& sh, const NetworkOptions& o, NetworkResources r)
+        : spec(s), shapes(sh), options(o), resources(r)
+    {
+        ZNN_CHECK(o.batch >= 1, "Network: batch must be positive");
+        const std::int64_t B = o.batch;
+        for (const NodeShape& ns : shapes.nodes()) {
+            Node n;
+            n.spec = spec.node(ns.name);
+            n.shape = &ns;
+            n.value = Tensor<T>(B * ns.maps, ns.size);
+            if (ns.type != NodeType::Input) n.grad = Tensor<T>(B * ns.maps, ns.size);
+            if (ns.type == NodeType::Transfer) {
+                n.transfer = Transfer::of(*n.spec);
+                Parameter p;
+                p.group = ns.name;
+                p.values = Tensor<T>(1, {1, 1, ns.maps});
+                p.gradient = Tensor<T>(1, {1, 1, ns.maps});
+                p.momentum = Tensor<T>(1, {1, 1, ns.maps});
+                p.learning = n.spec->learning;
+                p.init = n.spec->bias_init;
+                p.seeding = n.spec->seeding;
+                n.bias = static_cast<int>(params.size());
+                params.push_back(std::move(p));
+            }
+            if (ns.type == NodeType::Maxout) n.winner = Tensor<std::uint8_t>(B * ns.maps, ns.size);
+            node_index[ns.name] = static_cast<int>(nodes.size());
+            nodes.push_back(std::move(n));
+        }
+        for (std::size_t i = 0; i < spec.edges.size(); ++i) {
+            Edge e;
+            e.spec = &spec.edges[i];
+            e.shape = &shapes.edges()[i];
+            e.from = node_index.at(e.spec->input);
+            e.to = node_index.at(e.spec->output);
+            nodes[static_cast<std::size_t>(e.to)].in_edges.push_back(static_cast<int>(i));
+            const EdgeShape& es = *e.shape;
+            switch (e.spec->type) {
+            case EdgeType::Conv: {
+                e.problem = {B, es.in_maps, es.out_maps, es.in_size, es.window, es.dilation};
+                Parameter p;
+                p.group = e.spec->name;
+                p.is_kernel = true;
+                p.values = Tensor<T>(es.out_maps * es.in_maps, es.window);
+                p.gradient = Tensor<T>(es.out_maps * es.in_maps, es.window);
+                p.momentum = Tensor<T>(es.out_maps * es.in_maps, es.window);
+                p.learning = e.spec->learning;
+                p.repeat = e.spec->repeat;
+                p.init = e.spec->init;
+                p.fan_in = double(es.in_maps * es.window.product());
+                p.fan_out = double(es.out_maps * es.window.product());
+                p.seeding = e.spec->seeding;
+                e.kernel = static_cast<int>(params.size());
+                params.push_back(std::move(p));
+                break;
+            }
+            case EdgeType::MaxFilter:
+                e.window = conv::MaxWindow::filter(es.window, es.dilation);
+                e.argmax = Tensor<std::int32_t>(B * es.out_maps, es.out_size);
+                break;
+            case EdgeType::MaxPool:
+                e.window = conv::MaxWindow::pool(es.window);
+                e.argmax = Tensor<std::int32_t>(B * es.out_maps, es.out_size);
+                break;
+            case EdgeType::Dropout: e.mask = Tensor<T>(B * es.out_maps, es.out_size); break;
+            default: break;
+            }
+            edges.push_back(std::move(e));
+        }
+        // Non-conv edges that add into a node another edge writes first need a scratch output.
+        for (Node& n : nodes)
+            for (std::size_t k = 1; k < n.in_edges.size(); ++k) {
+                Edge& e = edges[static_cast<std::size_t>(n.in_edges[k])];
+                if (e.spec->type != EdgeType::Conv && n.spec->type != NodeType::Maxout) e.scratch = Tensor<T>(n.value.shape());
+            }
+        make_engines();
+    }
+
+    void make_engines()
+    {
+        for (Edge& e : edges) {
+            if (e.spec->type != EdgeType::Conv) continue;
+            if constexpr (!std::is_same_v<T, float>) {
+                e.algo = conv::ConvAlgo::Naive;
+            } else {
+                const conv::ConvContext context{resources.threads, resources.plans, options.usage};
+                if (const auto it = options.conv_choices.find(e.spec->name); it != options.conv_choices.end()) {
+                    e.algo = it->second;
+                } else if (e.problem.kernel == Vec3i{1, 1, 1}) {
+                    e.algo = conv::ConvAlgo::Direct;  // nothing to gain from transforms
+                } else {
+                    switch (options.conv_mode) {
+                    case config::ConvMode::Fft: e.algo = conv::ConvAlgo::Fft; break;
+                    case config::ConvMode::Direct: e.algo = e.spec->fft.value_or(false) ? conv::ConvAlgo::Fft : conv::ConvAlgo::Direct; break;
+                    case config::ConvMode::Optimize: {
+                        conv::ConvSelector* selector = resources.selector;
+                        if (!selector) {
+                            if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
+                            selector = own_selector.get();
+                        }
+                        e.algo = selector->choose(e.problem, options.usage, e.spec->name).algo;
+                        break;
+                    }
+                    }
+                }
+                if (auto why = conv::unsupported_reason(e.algo, e.problem)) {
+                    if (resources.log) resources.log->warn(e.spec->name, ": ", conv::to_string(e.algo), " cannot run it (", *why, "); using direct");
+                    e.algo = conv::ConvAlgo::Direct;
+                }
+                e.engine = conv::make_engine(e.algo, e.problem, context);
+            }
+        }
+    }
+
+    Node& node(const std::string& name)
+    {
+        const auto it = node_index.find(name);
+        if (it == node_index.end()) throw core::InputError("the network has no node group '" + name + "'");
+        return nodes[static_cast<std::size_t>(it->second)];
+    }
+
+    // ---- forward ------------------------------------------------------------------------------
+
+    void conv_forward(Edge& e, TensorView<const T> in, TensorView<T> out, Accumulate mode)
+    {
+        const Parameter& w = params[static_cast<std::size_t>(e.kernel)];
+        if constexpr (std::is_same_v<T, float>)
+            e.engine->forward(in, {w.values.cview(), w.version}, out, mode);
+        else
+            conv::naive::forward<T>(e.problem, in, w.values.cview(), out, mode);
+    }
+
+    void edge_forward(Edge& e)
+    {
+        const auto start = std::chrono::steady_clock::now();
+        Node& from = nodes[static_cast<std::size_t>(e.from)];
+        Node& to = nodes[static_cast<std::size_t>(e.to)];
+        const bool first = to.in_edges.front() == &e - edges.data();
+        const Accumulate mode = first ? Accumulate::Overwrite : Accumulate::Add;
+        const TensorView<const T> in = from.value.cview();
+        // Where a one-to-one edge writes: the node itself, or its scratch to be added.
+        TensorView<T> out = first || e.scratch.empty() ? to.value.view() : e.scratch.view();
+        switch (e.spec->type) {
+        case EdgeType::Conv: conv_forward(e, in, to.value.view(), mode); break;
+        case EdgeType::MaxFilter:
+        case EdgeType::MaxPool:
+            if constexpr (std::is_same_v<T, float>)
+                conv::max_forward(in, e.window, out, e.argmax.view(), resources.threads);
+            else
+                conv::naive::max_forward<T>(in, e.window, out, e.argmax.view());
+            break;
+        case EdgeType::Dropout: dropout_forward(e, in, out); break;
+        case EdgeType::Crop: put(in.box({e.spec->offset, e.shape->out_size}), out, Accumulate::Overwrite, resources.threads); break;
+        case EdgeType::Dummy: put(in, out, Accumulate::Overwrite, resources.threads); break;
+        case EdgeType::Maxout: break;  // the node takes the maximum of its inputs itself
+        }
+        if (e.spec->type != EdgeType::Conv && e.spec->type != EdgeType::Maxout && !first && !e.scratch.empty())
+            put(e.scratch.cview(), to.value.view(), Accumulate::Add, resources.threads);
+        e.forward_s += seconds_since(start);
+    }
+
+    void dropout_forward(Edge& e, TensorView<const T> in, TensorView<T> out)
+    {
+        if (phase == Phase::Test) {
+            put(in, out, Accumulate::Overwrite, resources.threads);
+            return;
+        }
+        // One stream per (iteration, edge group): masks are reproducible and independent of threads.
+        const std::uint64_t index = iteration * 65536 + static_cast<std::uint64_t>(&e - edges.data());
+        core::Rng rng = core::Rng::stream(options.seed, options.rank, core::RngPurpose::Dropout, index);
+        const T keep = static_cast<T>(e.spec->ratio), scale = T(1) / keep;
+        for (T& m : e.mask.span()) m = rng.uniform() < double(keep) ? scale : T(0);
+        const auto mask = e.mask.cview();
+        for (std::int64_t c = 0; c < in.channels(); ++c)
+            for (std::int64_t z = 0; z < in.size().z; ++z)
+                for (std::int64_t y = 0; y < in.size().y; ++y) {
+                    const T* s = in.row(c, z, y);
+                    const T* m = mask.row(c, z, y);
+                    T* d = out.row(c, z, y);
+                    for (std::int64_t x = 0; x < in.size().x; ++x) d[x] = s[x] * m[x];
+                }
+    }
+
+    void maxout_forward(Node& n)
+    {
+        const std::int64_t count = n.value.count();
+        T* dst = n.value.data();
+        std::uint8_t* win = n.winner.data();
+        for (std::size_t k = 0; k < n.in_edges.size(); ++k) {
+            const Edge& e = edges[static_cast<std::size_t>(n.in_edges[k])];
+            const T* src = nodes[static_cast<std::size_t>(e.from)].value.data();
+            for (std::int64_t i = 0; i < count; ++i)
+                if (k == 0 || src[i] > dst[i]) {
+                    dst[i] = src[i];
+                    win[i] = static_cast<std::uint8_t>(k);
+                }
+        }
+    }
+
+    void node_finish(Node& n)
+    {
+        const auto start = std::chrono::steady_clock::now();
+        if (n.spec->type == NodeType::Maxout) maxout_forward(n);
+        if (n.spec->type == NodeType::Transfer) {
+            const Parameter& b = params[static_cast<std::size_t>(n.bias)];
+            const std::int64_t maps = n.shape->maps, voxels = n.shape->size.product();
+            resources.threads.run(n.value.channels(), 1, [&](std::int64_t begin, std::int64_t end, int) {
+                for (std::int64_t c = begin; c < end; ++c)
+                    n.transfer.forward(std::span<T>(n.value.data() + c * voxels, static_cast<std::size_t>(voxels)), b.values.data()[c % maps]);
+            });
+        }
+        n.forward_s += seconds_since(start);
+    }
+
+    void forward()
+    {
+        for (Node& n : nodes) n.forward_s = n.backward_s = 0;
+        for (Edge& e : edges) e.forward_s = e.backward_s = 0;
+        for (Node& n : nodes) {
+            if (n.spec->type == NodeType::Input) continue;
+            for (const int k : n.in_edges) edge_forward(edges[static_cast<std::size_t>(k)]);
+            node_finish(n);
+        }
+        for (Node& n : nodes) n.grad_written = false;
+    }
+
+    // ---- backward -----------------------------------------------------------------------------
+
+    /// The mode for adding into `target`'s gradient, marking it written.
+    static Accumulate claim(Node& target)
+    {
+        const Accumulate mode = target.grad_written ? Accumulate::Add : Accumulate::Overwrite;
+        target.grad_written = true;
+        return mode;
+    }
+
+    void edge_backward(Edge& e, Node& to)
+    {
+        const auto start = std::chrono::steady_clock::now();
+        Node& from = nodes[static_cast<std::size_t>(e.from)];
+        const bool data = from.spec->type != NodeType::Input;
+        const TensorView<const T> g = to.grad.cview();
+        switch (e.spec->type) {
+        case EdgeType::Conv: {
+            Parameter& w = params[static_cast<std::size_t>(e.kernel)];
+            const Accumulate mode = data ? claim(from) : Accumulate::Overwrite;
+            if (mode == Accumulate::Add) tensor::fill(w.gradient.view(), T(0));  // the kernel gradient is this edge's alone
+            if constexpr (std::is_same_v<T, float>) {
+                e.engine->backward(from.value.cview(), g, {w.values.cview(), w.version},
+                                   {data ? from.grad.view() : TensorView<float>(), w.gradient.view()}, mode);
+            } else {
+                if (data) conv::naive::backward_data<T>(e.problem, g, w.values.cview(), from.grad.view(), mode);
+                conv::naive::backward_weights<T>(e.problem, from.value.cview(), g, w.gradient.view(), Accumulate::Overwrite);
+            }
+            break;
+        }
+        case EdgeType::MaxFilter:
+        case EdgeType::MaxPool:
+            if (!data) break;
+            if constexpr (std::is_same_v<T, float>)
+                conv::max_backward(g, e.argmax.cview(), from.grad.view(), claim(from), resources.threads);
+            else
+                conv::naive::max_backward<T>(g, e.argmax.cview(), from.grad.view(), claim(from));
+            break;
+        case EdgeType::Dropout: {
+            if (!data) break;
+            const Accumulate mode = claim(from);
+            const T* gm = g.data();
+            const T* m = e.mask.data();
+            T* d = from.grad.data();
+            const std::int64_t n = from.grad.count();
+            const bool test = phase == Phase::Test;
+            for (std::int64_t i = 0; i < n; ++i) {
+                const T v = test ? gm[i] : gm[i] * m[i];
+                d[i] = mode == Accumulate::Add ? d[i] + v : v;
+            }
+            break;
+        }
+        case EdgeType::Crop: {
+            if (!data) break;
+            const Accumulate mode = claim(from);
+            if (mode == Accumulate::Overwrite) tensor::fill(from.grad.view(), T(0));
+            put(g, from.grad.box({e.spec->offset, e.shape->out_size}), Accumulate::Add, resources.threads);
+            break;
+        }
+        case EdgeType::Dummy:
+            if (data) put(g, from.grad.view(), claim(from), resources.threads);
+            break;
+        case EdgeType::Maxout: {
+            if (!data) break;
+            const Accumulate mode = claim(from);
+            const auto k = static_cast<std::uint8_t>(std::find(to.in_edges.begin(), to.in_edges.end(), &e - edges.data()) - to.in_edges.begin());
+            const std::int64_t n = from.grad.count();
+            for (std::int64_t i = 0; i < n; ++i) {
+                const T v = to.winner.data()[i] == k ? g.data()[i] : T(0);
+                from.grad.data()[i] = mode == Accumulate::Add ? from.grad.data()[i] + v : v;
+            }
+            break;
+        }
+        }
+        e.backward_s += seconds_since(start);
+    }
+
+    void backward()
+    {
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            Node& n = *it;
+            if (n.spec->type == NodeType::Input) continue;
+            if (!n.grad_written)
+                throw core::InternalError("network: no gradient reached node group '" + n.spec->name + "' (set the output gradients)");
+            const auto start = std::chrono::steady_clock::now();
+            if (n.spec->type == NodeType::Transfer) {
+                Parameter& b = params[static_cast<std::size_t>(n.bias)];
+                const std::int64_t maps = n.shape->maps, voxels = n.shape->size.product();
+                resources.threads.run(n.grad.channels(), 1, [&](std::int64_t begin, std::int64_t end, int) {
+                    for (std::int64_t c = begin; c < end; ++c)
+                        n.transfer.backward(std::span<const T>(n.value.data() + c * voxels, static_cast<std::size_t>(voxels)),
+                                            std::span<T>(n.grad.data() + c * voxels, static_cast<std::size_t>(voxels)));
+                });
+                for (std::int64_t m = 0; m < maps; ++m) {
+                    double sum = 0;
+                    for (std::int64_t c = m; c < n.grad.channels(); c += maps) {
+                        const T* g = n.grad.data() + c * voxels;
+                        for (std::int64_t i = 0; i < voxels; ++i) sum += g[i];
+                    }
+                    b.gradient.data()[m] = static_cast<T>(sum);
+                }
+            }
+            n.backward_s += seconds_since(start);
+            for (const int k : n.in_edges) edge_backward(edges[static_cast<std::size_t>(k)], n);
+        }
+    }
+
+    // ---- update -------------------------------------------------------------------------------
+
+    void update(const LearningRate& rate, double scale)
+    {
+        resources.threads.run(static_cast<std::int64_t>(params.size()), 1, [&](std::int64_t begin, std::int64_t end, int) {
+            for (std::int64_t i = begin; i < end; ++i) update_one(params[static_cast<std::size_t>(i)], rate, scale);
+        });
+    }
+
+    static void update_one(Parameter& p, const LearningRate& rate, double scale)
+    {
+        const double eta = p.learning.eta.value_or(rate.eta), m = p.learning.momentum.value_or(rate.momentum),
+                     wd = p.learning.weight_decay.value_or(rate.weight_decay);
+        T* w = p.values.data();
+        T* v = p.momentum.data();
+        const T* g = p.gradient.data();
+        const std::int64_t n = p.values.count();
+        if (m == 0) {
+            const T keep = static_cast<T>(1 - eta * wd), step = static_cast<T>(eta * scale);
+            for (std::int64_t i = 0; i < n; ++i) w[i] = w[i] * keep - step * g[i];
+        } else {
+            const T mm = static_cast<T>(m), step = static_cast<T>(eta * scale), decay = static_cast<T>(eta * wd);
+            for (std::int64_t i = 0; i < n; ++i) {
+                v[i] = mm * v[i] - step * g[i] - decay * w[i];
+                w[i] += v[i];
+            }
+        }
+        if (p.is_kernel && p.repeat != Vec3i{1, 1, 1}) tie(p);
+        ++p.version;
+    }
+
+    /// Replaces every repeat-sized block of each kernel by its mean.
+    static void tie(Parameter& p)
+    {
+        const Vec3i K = p.values.size(), r = p.repeat;
+        for (std::int64_t c = 0; c < p.values.channels(); ++c)
+            for (std::int64_t bz = 0; bz < K.z; bz += r.z)
+                for (std::int64_t by = 0; by < K.y; by += r.y)
+                    for (std::int64_t bx = 0; bx < K.x; bx += r.x) {
+                        const auto block = p.values.box({{bz, by, bx}, r}).channel(c);
+                        T sum = 0;
+                        block.for_each([&](T& v) { sum += v; });
+                        const T mean = sum / static_cast<T>(r.product());
+                        block.for_each([&](T& v) { v = mean; });
+                    }
+    }
+};
+
+template <class T>
+Network<T>::Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources)
+    : impl_(std::make_unique<Impl>(spec, shapes, options, resources))
+{
+}
+
+template <class T> Network<T>::~Network() = default;
+
+template <class T> const config::NetSpec& Network<T>::spec() const noexcept { return impl_->spec; }
+template <class T> const NetShapes& Network<T>::shapes() const noexcept { return impl_->shapes; }
+template <class T> std::int64_t Network<T>::batch() const noexcept { return impl_->options.batch; }
+
+template <class T> void Network<T>::initialize(std::uint64_t seed)
+{
+    for (Parameter& p : impl_->params) {
+        tensor::fill(p.momentum.view(), T(0));
+        if (p.init) initialize_values<T>(p.values.span(), *p.init, p.fan_in, p.fan_out, seed, p.group);
+        else tensor::fill(p.values.view(), T(0));
+        if (p.is_kernel && p.repeat != Vec3i{1, 1, 1}) Impl::tie(p);
+        ++p.version;
+    }
+}
+
+template <class T> std::vector<typename Network<T>::Parameter>& Network<T>::parameters() noexcept { return impl_->params; }
+template <class T> const std::vector<typename Network<T>::Parameter>& Network<T>::parameters() const noexcept { return impl_->params; }
+
+template <class T> typename Network<T>::Parameter* Network<T>::parameter(const std::string& group)
+{
+    for (Parameter& p : impl_->params)
+        if (p.group == group) return &p;
+    return nullptr;
+}
+
+template <class T> tensor::TensorView<T> Network<T>::input(const std::string& name)
+{
+    auto& n = impl_->node(name);
+    if (n.spec->type != NodeType::Input) throw core::InputError("'" + name + "' is not an input node group");
+    return n.value.view();
+}
+
+template <class T> tensor::TensorView<const T> Network<T>::values(const std::string& name) const
+{
+    return const_cast<Impl&>(*impl_).node(name).value.cview();
+}
+
+template <class T> tensor::TensorView<T> Network<T>::output_gradient(const std::string& name)
+{
+    auto& n = impl_->node(name);
+    if (n.spec->type == NodeType::Input) throw core::InputError("'" + name + "' is an input node group");
+    n.grad_written = true;
+    return n.grad.view();
+}
+
+template <class T> void Network<T>::set_phase(Phase phase) noexcept { impl_->phase = phase; }
+template <class T> Phase Network<T>::phase() const noexcept { return impl_->phase; }
+template <class T> void Network<T>::set_iteration(std::uint64_t iteration) noexcept { impl_->iteration = iteration; }
+template <class T> void Network<T>::forward() { impl_->forward(); }
+template <class T> void Network<T>::backward() { impl_->backward(); }
+template <class T> void Network<T>::update(const LearningRate& rate, double gradient_scale) { impl_->update(rate, gradient_scale); }
+
+template <class T> std::map<std::string, conv::ConvAlgo> Network<T>::conv_choices() const
+{
+    std::map<std::string, conv::ConvAlgo> out;
+    for (const auto& e : impl_->edges)
+        if (e.spec->type == EdgeType::Conv) out[e.spec->name] = e.algo;
+    return out;
+}
+
+template <class T> std::vector<GroupTime> Network<T>::timings() const
+{
+    std::vector<GroupTime> out;
+    for (const auto& n : impl_->nodes) {
+        if (n.spec->type == NodeType::Input) continue;
+        for (const int k : n.in_edges) {
+            const auto& e = impl_->edges[static_cast<std::size_t>(k)];
+            std::string how;
+            if (e.spec->type == EdgeType::Conv) how = e.engine ? e.engine->describe() : std::string(conv::to_string(e.algo));
+            out.push_back({e.spec->name, e.forward_s, e.backward_s, how});
+        }
+        out.push_back({n.spec->name, n.forward_s, n.backward_s, ""});
+    }
+    return out;
+}
+
+template <class T> std::int64_t Network<T>::memory_bytes() const
+{
+    std::int64_t bytes = 0;
+    for (const auto& n : impl_->nodes) bytes += (n.value.count() + n.grad.count()) * static_cast<std::int64_t>(sizeof(T));
+    for (const auto& p : impl_->params) bytes += 3 * p.values.count() * static_cast<std::int64_t>(sizeof(T));
+    for (const auto& e : impl_->edges) {
+        bytes += e.argmax.count() * 4 + (e.mask.count() + e.scratch.count()) * static_cast<std::int64_t>(sizeof(T));
+        if (e.engine) bytes += static_cast<std::int64_t>(e.engine->cached_bytes());
+    }
+    return bytes;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace znn::graph
