@@ -12,6 +12,7 @@
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
 #include "znn/sched/thread_pool.hpp"
+#include "znn/sched/trace.hpp"
 
 namespace znn::app {
 namespace {
@@ -50,7 +51,9 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         ("batch", po::value<int>()->default_value(1), "patches per iteration")
         ("conv", po::value<std::string>()->default_value("auto"), "fft, direct, or auto (time both per group)")
         ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
-        ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)");
+        ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
+        ("simulate-cores", po::value<std::string>(), "also record one iteration's work and print the speedup a greedy\n"
+                                                      "schedule of it would reach on these core counts, e.g. 4,8,16,32,64,144");
     add_common_options(cli.options);
     cli.positional.add("net", 1);
     const auto vm = parse_command_line(cli, args, context.comm);
@@ -75,10 +78,21 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         for (const config::EdgeGroupSpec& e : spec.edges)
             if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
 
+    std::vector<int> simulate;
+    if (vm->count("simulate-cores")) {
+        std::istringstream list((*vm)["simulate-cores"].as<std::string>());
+        for (std::string item; std::getline(list, item, ',');) {
+            const int n = std::atoi(item.c_str());
+            if (n < 1) usage_error("simulate-cores", "expected positive core counts like 4,8,16, got '" + item + "'");
+            simulate.push_back(n);
+        }
+    }
     sched::ThreadPool pool((*vm)["threads"].as<int>());
+    sched::TracingFor tracing(pool);
     fft::PlanCache plans;
     const auto build_start = std::chrono::steady_clock::now();
-    graph::Network<float> net(spec, shapes, options, {pool, plans, nullptr, log.get()});
+    core::ParallelFor& threads = simulate.empty() ? static_cast<core::ParallelFor&>(pool) : tracing;
+    graph::Network<float> net(spec, shapes, options, {threads, plans, nullptr, log.get()});
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
     net.initialize(1);
     net.set_phase(mode == "train" ? graph::Phase::Train : graph::Phase::Test);
@@ -127,6 +141,26 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         outside.push_back(std::max(0.0, seconds[static_cast<std::size_t>(i)] - inside) / seconds[static_cast<std::size_t>(i)]);
     }
     const double med = median(seconds);
+    // One more iteration, recorded, replayed on more cores.
+    std::string simulated;
+    if (!simulate.empty()) {
+        tracing.clear();
+        tracing.set_recording(true);
+        net.forward();
+        if (mode == "train") {
+            for (auto& [name, g] : gradients) tensor::copy(g.cview(), net.output_gradient(name));
+            net.backward();
+            net.update({1e-6, 0.9, 0}, 1.0 / double(out_voxels));
+        }
+        const auto& segments = tracing.segments();
+        tracing.set_recording(false);
+        std::ostringstream sim;
+        sim.precision(4);
+        sim << ",\"simulated_one_core_s\":" << sched::simulate(segments, 1) << ",\"simulated_speedup\":{";
+        for (std::size_t k = 0; k < simulate.size(); ++k) sim << (k ? "," : "") << "\"" << simulate[k] << "\":" << sched::speedup(segments, simulate[k]);
+        sim << "}";
+        simulated = sim.str();
+    }
     std::ostringstream os;
     os.precision(6);
     os << "{\"bench\":\"net\",\"net\":\"" << json_escape(spec.file) << "\",\"mode\":\"" << mode << "\",\"conv\":\"" << conv_name
@@ -134,7 +168,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
        << "],\"iters\":" << iters << ",\"median_s\":" << med << ",\"min_s\":" << *std::min_element(seconds.begin(), seconds.end())
        << ",\"max_s\":" << *std::max_element(seconds.begin(), seconds.end()) << ",\"out_voxels_per_s\":" << double(out_voxels) / med
        << ",\"update_s\":" << median(updates) << ",\"bookkeeping_fraction\":" << median(outside) << ",\"build_s\":" << build_s
-       << ",\"memory_bytes\":" << net.memory_bytes() << ",\"groups\":[";
+       << ",\"memory_bytes\":" << net.memory_bytes() << simulated << ",\"groups\":[";
     for (std::size_t k = 0; k < order.size(); ++k) {
         const std::string& g = order[k];
         os << (k ? "," : "") << "{\"group\":\"" << json_escape(g) << "\",\"forward_s\":" << median(group_fwd[g])

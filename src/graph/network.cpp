@@ -11,6 +11,7 @@
 #include "znn/core/rng.hpp"
 #include "znn/graph/init.hpp"
 #include "znn/graph/transfer.hpp"
+#include "znn/sched/trace.hpp"
 
 namespace znn::graph {
 namespace {
@@ -84,11 +85,24 @@ template <class T> struct Network<T>::Impl {
     Phase phase = Phase::Train;
     std::uint64_t iteration = 0;
     std::unique_ptr<conv::ConvSelector> own_selector;
+    sched::TracingFor* tracer = nullptr;  // when the caller records the task graph
+
+    /// Names what runs next in the trace.
+    void label(const std::string& group, const char* pass)
+    {
+        if (tracer) tracer->set_label(group + " " + pass);
+    }
+    /// Work a conv engine ran on threads of its own (oneDNN's OpenMP team).
+    void opaque(const Edge& e, std::chrono::steady_clock::time_point start)
+    {
+        if (tracer && e.algo == conv::ConvAlgo::Direct) tracer->add_opaque(seconds_since(start), resources.threads.threads());
+    }
 
     Impl(const config::NetSpec& s, const NetShapes& sh, const NetworkOptions& o, NetworkResources r)
         : spec(s), shapes(sh), options(o), resources(r)
     {
         ZNN_CHECK(o.batch >= 1, "Network: batch must be positive");
+        tracer = dynamic_cast<sched::TracingFor*>(&resources.threads);
         const std::int64_t B = o.batch;
         for (const NodeShape& ns : shapes.nodes()) {
             Node n;
@@ -210,14 +224,17 @@ template <class T> struct Network<T>::Impl {
     void conv_forward(Edge& e, TensorView<const T> in, TensorView<T> out, Accumulate mode)
     {
         const Parameter& w = params[static_cast<std::size_t>(e.kernel)];
-        if constexpr (std::is_same_v<T, float>)
+        const auto start = std::chrono::steady_clock::now();
+        if constexpr (std::is_same_v<T, float>) {
             e.engine->forward(in, {w.values.cview(), w.version}, out, mode);
-        else
+            opaque(e, start);
+        } else
             conv::naive::forward<T>(e.problem, in, w.values.cview(), out, mode);
     }
 
     void edge_forward(Edge& e)
     {
+        label(e.spec->name, "forward");
         const auto start = std::chrono::steady_clock::now();
         Node& from = nodes[static_cast<std::size_t>(e.from)];
         Node& to = nodes[static_cast<std::size_t>(e.to)];
@@ -285,6 +302,7 @@ template <class T> struct Network<T>::Impl {
 
     void node_finish(Node& n)
     {
+        label(n.spec->name, "forward");
         const auto start = std::chrono::steady_clock::now();
         if (n.spec->type == NodeType::Maxout) maxout_forward(n);
         if (n.spec->type == NodeType::Transfer) {
@@ -322,6 +340,7 @@ template <class T> struct Network<T>::Impl {
 
     void edge_backward(Edge& e, Node& to)
     {
+        label(e.spec->name, "backward");
         const auto start = std::chrono::steady_clock::now();
         Node& from = nodes[static_cast<std::size_t>(e.from)];
         const bool data = from.spec->type != NodeType::Input;
@@ -332,8 +351,10 @@ template <class T> struct Network<T>::Impl {
             const Accumulate mode = data ? claim(from) : Accumulate::Overwrite;
             if (mode == Accumulate::Add) tensor::fill(w.gradient.view(), T(0));  // the kernel gradient is this edge's alone
             if constexpr (std::is_same_v<T, float>) {
+                const auto engine_start = std::chrono::steady_clock::now();
                 e.engine->backward(from.value.cview(), g, {w.values.cview(), w.version},
                                    {data ? from.grad.view() : TensorView<float>(), w.gradient.view()}, mode);
+                opaque(e, engine_start);
             } else {
                 if (data) conv::naive::backward_data<T>(e.problem, g, w.values.cview(), from.grad.view(), mode);
                 conv::naive::backward_weights<T>(e.problem, from.value.cview(), g, w.gradient.view(), Accumulate::Overwrite);
@@ -394,21 +415,25 @@ template <class T> struct Network<T>::Impl {
             if (n.spec->type == NodeType::Input) continue;
             if (!n.grad_written)
                 throw core::InternalError("network: no gradient reached node group '" + n.spec->name + "' (set the output gradients)");
+            label(n.spec->name, "backward");
             const auto start = std::chrono::steady_clock::now();
             if (n.spec->type == NodeType::Transfer) {
                 Parameter& b = params[static_cast<std::size_t>(n.bias)];
                 const std::int64_t maps = n.shape->maps, voxels = n.shape->size.product();
+                // f' and the per-channel sums of the bias gradient in one pass over the maps.
+                std::vector<double> sums(static_cast<std::size_t>(n.grad.channels()));
                 resources.threads.run(n.grad.channels(), 1, [&](std::int64_t begin, std::int64_t end, int) {
-                    for (std::int64_t c = begin; c < end; ++c)
-                        n.transfer.backward(std::span<const T>(n.value.data() + c * voxels, static_cast<std::size_t>(voxels)),
-                                            std::span<T>(n.grad.data() + c * voxels, static_cast<std::size_t>(voxels)));
+                    for (std::int64_t c = begin; c < end; ++c) {
+                        const std::span<T> g(n.grad.data() + c * voxels, static_cast<std::size_t>(voxels));
+                        n.transfer.backward(std::span<const T>(n.value.data() + c * voxels, static_cast<std::size_t>(voxels)), g);
+                        double sum = 0;
+                        for (const T v : g) sum += v;
+                        sums[static_cast<std::size_t>(c)] = sum;
+                    }
                 });
                 for (std::int64_t m = 0; m < maps; ++m) {
                     double sum = 0;
-                    for (std::int64_t c = m; c < n.grad.channels(); c += maps) {
-                        const T* g = n.grad.data() + c * voxels;
-                        for (std::int64_t i = 0; i < voxels; ++i) sum += g[i];
-                    }
+                    for (std::int64_t c = m; c < n.grad.channels(); c += maps) sum += sums[static_cast<std::size_t>(c)];
                     b.gradient.data()[m] = static_cast<T>(sum);
                 }
             }
@@ -421,6 +446,7 @@ template <class T> struct Network<T>::Impl {
 
     void update(const LearningRate& rate, double scale)
     {
+        if (tracer) tracer->set_label("update");
         resources.threads.run(static_cast<std::int64_t>(params.size()), 1, [&](std::int64_t begin, std::int64_t end, int) {
             for (std::int64_t i = begin; i < end; ++i) update_one(params[static_cast<std::size_t>(i)], rate, scale);
         });

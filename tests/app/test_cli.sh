@@ -104,6 +104,7 @@ expect 0 "-> $work/img_out.h5:/main 1,6,7 in" "$znn" apply "$work/n.znn" --weigh
 expect 0 "^\(2, 1, 6, 7\) 1.0$" /usr/bin/python3 -c "import h5py, numpy as np; a = h5py.File('$work/img_out.h5')['main'][()]; print(a.shape, round(float(a.sum(0).mean()), 4))"
 expect 2 "kernel 1,4,4 is larger than its input 1,3,3|larger than its input" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/v.tif" --output "$work/x.h5"
 expect 0 '^\{"bench":"net".*"mode":"train".*"groups":\[\{"group":"conv1"' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --threads 2
+expect 0 '"simulated_speedup":\{"4":[0-9.]+,"144":[0-9.]+\}' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --simulate-cores 4,144
 expect 0 '"mode":"forward".*"conv":"fft' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --mode forward --conv fft
 
 # Under MPI: a shared error is printed once by rank 0 and every rank exits 2.

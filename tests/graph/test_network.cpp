@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 
 #include "znn/config/net_spec.hpp"
 #include "znn/core/rng.hpp"
@@ -458,4 +460,53 @@ TEST(Network, ForwardLogisticsPassesTheGradientThrough)
     net.backward();
     EXPECT_NEAR(net.parameter("out")->gradient.data()[0], -0.25, 1e-12);
     EXPECT_NEAR(net.parameter("c")->gradient.data()[0], 0.25 * 0.5 + 0.5 * 1.0, 1e-12);
+}
+
+TEST(Network, GoldenOutputOfATinyNetwork)
+{
+    // Parameters from seed 5, input x[i] = sin(0.3·i) over the flat index: the output is stored in
+    // tests/graph/golden/. It was produced by the double-precision network once (ZNN_UPDATE_GOLDEN=1
+    // rewrites it) and checked then against a numpy forward pass of `znn init tiny.znn --seed 5`.
+    const std::string dir = std::string(ZNN_SOURCE_DIR) + "/tests/graph/golden/";
+    const NetSpec spec = NetSpec::load(dir + "tiny.znn");
+    const NetShapes shapes = NetShapes::for_output(spec, {2, 3, 4});
+    Rig rig;
+    NetworkOptions direct, fft;
+    direct.conv_mode = config::ConvMode::Direct;
+    fft.conv_mode = config::ConvMode::Fft;
+    Network<double> oracle(spec, shapes, direct, {rig.pool, rig.plans});
+    Network<float> a(spec, shapes, direct, {rig.pool, rig.plans}), b(spec, shapes, fft, {rig.pool, rig.plans});
+    oracle.initialize(5);
+    a.initialize(5);
+    b.initialize(5);
+    {
+        const auto x = oracle.input("input");
+        for (std::int64_t i = 0; i < x.count(); ++i) x.data()[i] = std::sin(0.3 * double(i));
+    }
+    for (auto* net : {&a, &b}) {
+        const auto src = oracle.input("input");
+        const auto dst = net->input("input");
+        for (std::int64_t i = 0; i < src.count(); ++i) dst.data()[i] = static_cast<float>(src.data()[i]);
+    }
+    oracle.forward();
+    a.forward();
+    b.forward();
+    const auto out = oracle.output("output");
+    ASSERT_EQ(out.count(), 3 * 2 * 3 * 4);
+    const std::string golden = dir + "tiny_output.txt";
+    if (std::getenv("ZNN_UPDATE_GOLDEN")) {
+        std::ofstream f(golden);
+        f.precision(17);
+        for (std::int64_t i = 0; i < out.count(); ++i) f << out.data()[i] << "\n";
+    }
+    std::ifstream f(golden);
+    ASSERT_TRUE(f) << golden;
+    std::vector<double> expected;
+    for (double v; f >> v;) expected.push_back(v);
+    ASSERT_EQ(static_cast<std::int64_t>(expected.size()), out.count());
+    for (std::int64_t i = 0; i < out.count(); ++i) {
+        ASSERT_NEAR(out.data()[i], expected[static_cast<std::size_t>(i)], 1e-12) << i;
+        ASSERT_NEAR(a.output("output").data()[i], expected[static_cast<std::size_t>(i)], 1e-5) << i;
+        ASSERT_NEAR(b.output("output").data()[i], expected[static_cast<std::size_t>(i)], 1e-5) << i;
+    }
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "znn/sched/thread_pool.hpp"
+#include "znn/sched/trace.hpp"
 
 using namespace znn;
 
@@ -67,4 +68,43 @@ TEST(ThreadPool, DefaultThreadCountHonoursTheEnvironment)
     EXPECT_EQ(sched::default_thread_count(), 3);
     ::unsetenv("ZNN_THREADS");
     EXPECT_GE(sched::default_thread_count(), 1);
+}
+
+TEST(Trace, ReplaysLoopsSerialAndOpaqueWorkOnMoreCores)
+{
+    using znn::sched::TraceSegment;
+    // A loop of 8 items of 1 s, 1 s of serial work, 4 thread-seconds of opaque parallel work.
+    std::vector<TraceSegment> segments = {
+        {TraceSegment::Kind::Loop, "loop", {{2, 2.0}, {6, 6.0}}, 4.0},
+        {TraceSegment::Kind::Serial, "gap", {{1, 1.0}}, 1.0},
+        {TraceSegment::Kind::Opaque, "onednn", {{2, 4.0}}, 2.0},
+    };
+    EXPECT_DOUBLE_EQ(znn::sched::simulate(segments, 1), 8 + 1 + 4);
+    EXPECT_DOUBLE_EQ(znn::sched::simulate(segments, 2), 4 + 1 + 2);   // chunks of one item, two cores
+    EXPECT_DOUBLE_EQ(znn::sched::simulate(segments, 8), 1 + 1 + 0.5);
+    EXPECT_DOUBLE_EQ(znn::sched::simulate(segments, 16), 1 + 1 + 0.25);  // no more items than 8
+    EXPECT_DOUBLE_EQ(znn::sched::speedup(segments, 8), 13.0 / 2.5);
+}
+
+TEST(Trace, RecordsWhatRunsOnlyWhileRecording)
+{
+    znn::sched::ThreadPool pool(2);
+    znn::sched::TracingFor tracing(pool);
+    std::atomic<int> sum{0};
+    tracing.run(10, 2, [&](std::int64_t b, std::int64_t e, int) { sum += static_cast<int>(e - b); });
+    EXPECT_TRUE(tracing.segments().empty());
+    tracing.set_recording(true);
+    tracing.set_label("work");
+    tracing.run(10, 2, [&](std::int64_t b, std::int64_t e, int) { sum += static_cast<int>(e - b); });
+    tracing.add_opaque(0.0, 2);
+    const auto& s = tracing.segments();
+    EXPECT_EQ(sum.load(), 20);
+    std::int64_t items = 0;
+    for (const auto& seg : s)
+        if (seg.kind == znn::sched::TraceSegment::Kind::Loop) {
+            EXPECT_EQ(seg.label, "work");
+            EXPECT_EQ(seg.chunks.size(), 5u);
+            for (const auto& [n, secs] : seg.chunks) items += n;
+        }
+    EXPECT_EQ(items, 10);
 }
