@@ -70,7 +70,6 @@ int run_apply(const std::vector<std::string>& args, Context& context)
     if (!vm) return 0;
     const auto log = make_logger(*vm, context.comm);
     const std::string conv_name = (*vm)["conv"].as<std::string>();
-    if (conv_name != "fft" && conv_name != "direct" && conv_name != "auto") usage_error("conv", "fft, direct or auto, got '" + conv_name + "'");
     const auto pp = parse_pp((*vm)["preprocess"].as<std::string>());
     if (!pp) usage_error("preprocess", "none, standard2D, standard3D or symetric_rescale");
 
@@ -105,12 +104,8 @@ int run_apply(const std::vector<std::string>& args, Context& context)
 
         const std::string weights = (*vm)["weights"].as<std::string>();
         const model::NetworkFileMeta meta = model::read_network_meta(weights);
-        graph::NetworkOptions options;
+        graph::NetworkOptions options = network_options(conv_name, spec);
         options.usage = conv::Usage::Inference;
-        if (conv_name == "fft") options.conv_mode = config::ConvMode::Fft;
-        if (conv_name == "direct")
-            for (const auto& e : spec.edges)
-                if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
         sched::ThreadPool pool((*vm)["threads"].as<int>());
         fft::PlanCache plans;
         graph::Network<float> net(spec, *shapes, options, {pool, plans, nullptr, log.get()});

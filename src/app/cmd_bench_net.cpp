@@ -65,18 +65,11 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     const int batch = (*vm)["batch"].as<int>(), iters = (*vm)["iters"].as<int>();
     if (batch < 1) usage_error("batch", "must be positive");
     if (iters < 1) usage_error("iters", "must be positive");
-    graph::NetworkOptions options;
-    options.batch = batch;
-    options.usage = mode == "train" ? conv::Usage::Training : conv::Usage::Inference;
-    if (conv_name == "fft") options.conv_mode = config::ConvMode::Fft;
-    else if (conv_name == "auto") options.conv_mode = config::ConvMode::Optimize;
-    else if (conv_name != "direct") usage_error("conv", "fft, direct or auto, got '" + conv_name + "'");
-
     const config::NetSpec spec = config::NetSpec::load((*vm)["net"].as<std::string>());
     const graph::NetShapes shapes = graph::NetShapes::for_output(spec, outsz);
-    if (conv_name == "direct")
-        for (const config::EdgeGroupSpec& e : spec.edges)
-            if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
+    graph::NetworkOptions options = network_options(conv_name, spec);
+    options.batch = batch;
+    options.usage = mode == "train" ? conv::Usage::Training : conv::Usage::Inference;
 
     std::vector<int> simulate;
     if (vm->count("simulate-cores")) {

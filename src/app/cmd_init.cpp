@@ -43,9 +43,7 @@ int run_init(const std::vector<std::string>& args, Context& context)
         const graph::NetShapes shapes = graph::NetShapes::for_output(spec, {1, 1, 1});
         sched::ThreadPool pool(1);
         fft::PlanCache plans;
-        graph::NetworkOptions options;
-        for (const auto& e : spec.edges)
-            if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
+        const graph::NetworkOptions options = network_options("direct", spec);
         graph::Network<float> net(spec, shapes, options, {pool, plans});
         net.initialize((*vm)["seed"].as<std::uint64_t>());
         model::NetworkFileMeta meta;

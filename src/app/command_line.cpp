@@ -56,6 +56,20 @@ core::Vec3i parse_vec3_option(const std::string& option, const std::string& text
     return *v;
 }
 
+graph::NetworkOptions network_options(const std::string& conv, const config::NetSpec& spec)
+{
+    graph::NetworkOptions options;
+    if (conv == "fft") {
+        options.conv_mode = config::ConvMode::Fft;
+    } else if (conv == "direct") {
+        for (const config::EdgeGroupSpec& e : spec.edges)
+            if (e.type == config::EdgeType::Conv) options.conv_choices[e.name] = conv::ConvAlgo::Direct;
+    } else if (conv != "auto") {
+        usage_error("conv", "fft, direct or auto, got '" + conv + "'");
+    }
+    return options;
+}
+
 void usage_error(const std::string& option, const std::string& message)
 {
     throw core::UsageError(message).at("--" + option).scope(core::ErrorScope::AllRanks);

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "znn/config/net_spec.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/vec3.hpp"
 #include "znn/dist/comm.hpp"
+#include "znn/graph/network.hpp"
 
 namespace znn::app {
 
@@ -51,6 +53,10 @@ std::unique_ptr<core::Logger> make_logger(const po::variables_map& vm, const dis
 
 /// Parses a `z,y,x` option value; UsageError naming the option when malformed or not positive.
 core::Vec3i parse_vec3_option(const std::string& option, const std::string& text, bool allow_zero = false);
+
+/// Network options for `--conv fft|direct|auto` (UsageError otherwise): fft and auto (time both per
+/// group) set the mode; direct fixes every conv group of `spec` to direct, whatever its `fft` flag.
+graph::NetworkOptions network_options(const std::string& conv, const config::NetSpec& spec);
 
 /// Throws UsageError(message) located at the option `--name`, seen by all ranks.
 [[noreturn]] void usage_error(const std::string& option, const std::string& message);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "support/parse_net.hpp"
 #include "znn/config/net_spec.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
@@ -21,13 +22,7 @@ using tensor::Tensor;
 
 namespace {
 
-NetSpec parse(const std::string& text)
-{
-    config::Diagnostics d;
-    NetSpec net = NetSpec::parse(text, "t.znn", d);
-    EXPECT_FALSE(d.has_errors()) << d.errors()[0].where << ": " << d.errors()[0].message;
-    return net;
-}
+NetSpec parse(const std::string& text) { return test::parse_net(text); }
 
 /// Every node type (input, sum, transfer with each function, maxout) and every edge type (conv,
 /// dilated conv after a max-filter, max_filter adding into a sum, max_pool, dropout, crop, maxout,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/parse_net.hpp"
 #include "znn/config/net_spec.hpp"
 #include "znn/core/error.hpp"
 #include "znn/graph/shapes.hpp"
@@ -13,13 +14,7 @@ using core::Vec3i;
 
 namespace {
 
-NetSpec parse(const std::string& text)
-{
-    config::Diagnostics d;
-    NetSpec net = NetSpec::parse(text, "t.znn", d);
-    EXPECT_FALSE(d.has_errors()) << d.errors()[0].where << ": " << d.errors()[0].message;
-    return net;
-}
+NetSpec parse(const std::string& text) { return test::parse_net(text); }
 
 std::vector<std::string> shape_errors(const NetSpec& net, std::optional<Vec3i> outsz, std::map<std::string, Vec3i> in = {})
 {
