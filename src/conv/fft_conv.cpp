@@ -30,17 +30,16 @@
 #include <vector>
 
 #include "engines.hpp"
+#include "lane_fft.hpp"
 #include "simd.hpp"
 #include "znn/core/aligned.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/fft/pruned.hpp"
+#include "znn/fft/plan_cache.hpp"
 
 namespace znn::conv {
 namespace {
 
-using fft::cfloat;
-using simd::Vec8;
 
 using simd::Wide;
 constexpr int kLanes = Wide::kLanes;        // frequencies per block: 16 with AVX-512, else 8
@@ -141,9 +140,31 @@ double model_seconds(const ConvProblem& p, const Tiling& t, double transform_sec
     return transforms * transform_seconds + moved * memory_seconds + products / kProductFlopsPerSecond;
 }
 
+/// Seconds one transform of size n takes, measured: one lane's share of a full batch (best of 3).
+double lane_transform_seconds(const Vec3i& n)
+{
+    const LaneFft lanes(n);
+    core::AlignedBuffer<float> volume(static_cast<std::size_t>(n.product()), core::Init::Zero);
+    core::AlignedBuffer<float> work(static_cast<std::size_t>(lanes.work_floats()), core::Init::Uninitialized);
+    core::AlignedBuffer<float> spectra(static_cast<std::size_t>(lanes.blocks() * kLanes * kBlockFloats), core::Init::Uninitialized);
+    LaneVolume src[kLanes];
+    float* dst[kLanes];
+    for (int g = 0; g < kLanes; ++g) {
+        src[g] = {volume.data(), {n.y * n.x, n.x, 1}, n};
+        dst[g] = spectra.data() + g * kBlockFloats;
+    }
+    double best = 1e300;
+    for (int round = 0; round < 3; ++round) {
+        const auto start = std::chrono::steady_clock::now();
+        lanes.forward(src, kLanes, n, 1.0f, dst, kLanes * kBlockFloats, work.data());
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best / kLanes;
+}
+
 /// The `count` most promising tilings, best first: every candidate is scored by the model with an
 /// N·log N transform estimate, then the best few again with measured transform times.
-std::vector<Tiling> ranked_tilings(const ConvProblem& p, fft::PlanCache& plans, Usage usage, std::size_t count)
+std::vector<Tiling> ranked_tilings(const ConvProblem& p, Usage usage, std::size_t count)
 {
     const Vec3i O = p.out_size();
     const Vec3i sub{ceil_div(O.z, p.dilation.z), ceil_div(O.y, p.dilation.y), ceil_div(O.x, p.dilation.x)};
@@ -159,12 +180,12 @@ std::vector<Tiling> ranked_tilings(const ConvProblem& p, fft::PlanCache& plans, 
                 const double spectra_bytes = static_cast<double>(t.blocks) * kBlockFloats * 4.0 * p.in_channels * p.out_channels;
                 if (spectra_bytes > kMaxKernelSpectraBytes && !scored.empty()) continue;
                 const double N = static_cast<double>(t.real_count);
-                const double estimate = 2.5 * N * std::log2(std::max(N, 2.0)) / 11e9;
+                const double estimate = 2.5 * N * std::log2(std::max(N, 2.0)) / 35e9;  // LaneFft, measured at 16³-20³
                 scored.push_back({model_seconds(p, t, estimate, usage), t});
             }
     std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.seconds < b.seconds; });
     scored.resize(std::min<std::size_t>(scored.size(), 8));
-    for (Scored& s : scored) s.seconds = model_seconds(p, s.tiling, plans.r2c_seconds(s.tiling.n), usage);
+    for (Scored& s : scored) s.seconds = model_seconds(p, s.tiling, lane_transform_seconds(s.tiling.n), usage);
     std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.seconds < b.seconds; });
     std::vector<Tiling> best;
     for (std::size_t i = 0; i < scored.size() && i < count; ++i) best.push_back(scored[i].tiling);
@@ -192,91 +213,6 @@ struct SpectrumArray {
         return data.data() + (block * count + spectrum) * kBlockFloats;
     }
 };
-
-/// Interleaved complex (kLanes values) -> kLanes real parts, kLanes imaginary parts; zero-padded
-/// beyond `valid`.
-inline void split_block(const float* src, float* dst, std::int64_t valid)
-{
-#if ZNN_HAVE_AVX512
-    if (valid == kLanes) {
-        const __m512 lo = _mm512_loadu_ps(src);
-        const __m512 hi = _mm512_loadu_ps(src + 16);
-        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        _mm512_store_ps(dst, _mm512_permutex2var_ps(lo, even, hi));
-        _mm512_store_ps(dst + kLanes, _mm512_permutex2var_ps(lo, odd, hi));
-        return;
-    }
-#elif ZNN_HAVE_AVX2
-    if (valid == kLanes) {
-        const __m256 lo = _mm256_loadu_ps(src);      // r0 i0 r1 i1 | r2 i2 r3 i3
-        const __m256 hi = _mm256_loadu_ps(src + 8);  // r4 i4 r5 i5 | r6 i6 r7 i7
-        const __m256 re = _mm256_shuffle_ps(lo, hi, 0x88);  // r0 r1 r4 r5 | r2 r3 r6 r7
-        const __m256 im = _mm256_shuffle_ps(lo, hi, 0xDD);
-        _mm256_store_ps(dst, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(re), 0xD8)));
-        _mm256_store_ps(dst + kLanes, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(im), 0xD8)));
-        return;
-    }
-#endif
-    for (std::int64_t l = 0; l < kLanes; ++l) {
-        dst[l] = l < valid ? src[2 * l] : 0.0f;
-        dst[kLanes + l] = l < valid ? src[2 * l + 1] : 0.0f;
-    }
-}
-
-/// kLanes real parts, kLanes imaginary parts -> interleaved complex (the first `valid` values).
-inline void join_block(const float* src, float* dst, std::int64_t valid)
-{
-#if ZNN_HAVE_AVX512
-    if (valid == kLanes) {
-        const __m512 re = _mm512_load_ps(src);
-        const __m512 im = _mm512_load_ps(src + kLanes);
-        const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        _mm512_storeu_ps(dst, _mm512_permutex2var_ps(re, first, im));
-        _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(re, second, im));
-        return;
-    }
-#elif ZNN_HAVE_AVX2
-    if (valid == kLanes) {
-        const __m256 re = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_load_ps(src)), 0xD8));
-        const __m256 im = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_load_ps(src + kLanes)), 0xD8));
-        _mm256_storeu_ps(dst, _mm256_unpacklo_ps(re, im));
-        _mm256_storeu_ps(dst + 8, _mm256_unpackhi_ps(re, im));
-        return;
-    }
-#endif
-    for (std::int64_t l = 0; l < valid; ++l) {
-        dst[2 * l] = src[l];
-        dst[2 * l + 1] = src[kLanes + l];
-    }
-}
-
-/// Writes `group` interleaved spectra (staging, `stride` complex apart) as spectra first.. of array.
-void scatter_group(const cfloat* staging, std::int64_t stride, int group, std::int64_t freqs, SpectrumArray& array,
-                   std::int64_t first)
-{
-    const auto* src = reinterpret_cast<const float*>(staging);
-    const std::int64_t blocks = ceil_div(freqs, kLanes);
-    for (std::int64_t b = 0; b < blocks; ++b) {
-        float* dst = array.at(b, first);
-        const std::int64_t valid = std::min<std::int64_t>(kLanes, freqs - b * kLanes);
-        for (int g = 0; g < group; ++g) split_block(src + 2 * (g * stride + b * kLanes), dst + g * kBlockFloats, valid);
-    }
-}
-
-/// The inverse of scatter_group.
-void gather_group(const SpectrumArray& array, std::int64_t first, int group, std::int64_t freqs, cfloat* staging,
-                  std::int64_t stride)
-{
-    auto* dst = reinterpret_cast<float*>(staging);
-    const std::int64_t blocks = ceil_div(freqs, kLanes);
-    for (std::int64_t b = 0; b < blocks; ++b) {
-        const float* src = array.at(b, first);
-        const std::int64_t valid = std::min<std::int64_t>(kLanes, freqs - b * kLanes);
-        for (int g = 0; g < group; ++g) join_block(src + g * kBlockFloats, dst + 2 * (g * stride + b * kLanes), valid);
-    }
-}
 
 /// Accumulated seconds per named phase, in first-use order.
 class PhaseClock {
@@ -450,34 +386,19 @@ core::AlignedBuffer<float> make_shift_phase(const Tiling& t, double sign)
     return phase;
 }
 
-/// Transforms run in groups of this many spectra, so that writing them block-major touches one run
-/// of group·4·kBlockFloats bytes per block instead of one cache line (and page) per spectrum.
-constexpr int kGroup = 8;
-
 class FftEngine final : public ConvEngine {
 public:
     FftEngine(const ConvProblem& p, const ConvContext& context, const Tiling& tiling)
         : ConvEngine(p),
           threads_(context.threads),
           t_(tiling),
-          forward_plan_(&context.plans.get(fft::PlanSpec::r2c_3d(t_.n))),
-          inverse_plan_(&context.plans.get(fft::PlanSpec::c2r_3d(t_.n))),
-          kernels_(context.plans, t_.n, p.kernel),
-          tiles_(context.plans, t_.n, t_.tile),
+          lanes_(t_.n),
           shift_phase_(make_shift_phase(t_, +1.0)),
-          unshift_phase_(make_shift_phase(t_, -1.0)),
-          stride_((t_.freqs + kLanes - 1) / kLanes * kLanes)  // keeps every staged spectrum aligned
+          unshift_phase_(make_shift_phase(t_, -1.0))
     {
-        for (int i = 0; i < threads_.threads(); ++i) {
-            Scratch s;
-            s.staging = core::AlignedBuffer<cfloat>(static_cast<std::size_t>(kGroup * stride_), core::Init::Uninitialized);
-            s.real = core::AlignedBuffer<float>(static_cast<std::size_t>(t_.real_count), core::Init::Uninitialized);
-            s.block = core::AlignedBuffer<float>(static_cast<std::size_t>(std::max(p.kernel.product(), t_.tile.product())),
-                                                 core::Init::Uninitialized);
-            s.pruned = core::AlignedBuffer<float>(static_cast<std::size_t>(std::max(kernels_.scratch_size(), tiles_.scratch_size())),
-                                                  core::Init::Uninitialized);
-            scratch_.push_back(std::move(s));
-        }
+        (void)context;
+        for (int i = 0; i < threads_.threads(); ++i)
+            work_.emplace_back(static_cast<std::size_t>(lanes_.work_floats()), core::Init::Uninitialized);
     }
 
     ConvAlgo algo() const noexcept override { return ConvAlgo::Fft; }
@@ -501,18 +422,17 @@ public:
         }
         const auto scope = clock_.measure("fwd inverse");
         const bool add = mode == Accumulate::Add;
-        const std::int64_t groups = ceil_div(fout, kGroup);
-        threads_.run(t_.count * groups, share(t_.count * groups), [&](std::int64_t begin, std::int64_t end, int thread) {
-            Scratch& s = scratch_[static_cast<std::size_t>(thread)];
-            for (std::int64_t item = begin; item < end; ++item) {
-                const std::int64_t tile = item / groups, o0 = item % groups * kGroup;
-                const int group = static_cast<int>(std::min<std::int64_t>(kGroup, fout - o0));
-                gather_group(y_, tile * fout + o0, group, t_.freqs, s.staging.data(), stride_);
-                for (int g = 0; g < group; ++g) {
-                    tiles_.inverse(s.staging.data() + g * stride_, 1.0f, s.block.data(), s.pruned.data());
-                    store_output_tile(t_.at(tile), o0 + g, s.block.data(), out, add);
-                }
+        // Spectrum j = tile·F_out + o, kLanes at a time; output tiles do not overlap.
+        lane_groups(t_.count * fout, [&](std::int64_t first, int count, float* work) {
+            const float* src[kLanes];
+            LaneTarget dst[kLanes];
+            for (int g = 0; g < count; ++g) {
+                const std::int64_t j = first + g;
+                src[g] = y_.at(0, j);
+                const Region r = output_region(t_.at(j / fout), j % fout, out.strides());
+                dst[g] = {r.empty() ? nullptr : out.data() + r.offset, r.stride, r.valid, add};
             }
+            lanes_.inverse(src, y_.count * kBlockFloats, count, t_.tile, 1.0f, dst, work);
         });
     }
 
@@ -526,18 +446,8 @@ public:
             // H[tile][o]: the output-gradient tiles, shared by both gradients.
             const auto scope = clock_.measure("grad fft");
             h_.resize(t_.blocks, t_.count * fout);
-            const std::int64_t groups = ceil_div(fout, kGroup);
-            threads_.run(t_.count * groups, share(t_.count * groups), [&](std::int64_t begin, std::int64_t end, int thread) {
-                Scratch& s = scratch_[static_cast<std::size_t>(thread)];
-                for (std::int64_t item = begin; item < end; ++item) {
-                    const std::int64_t tile = item / groups, o0 = item % groups * kGroup;
-                    const int group = static_cast<int>(std::min<std::int64_t>(kGroup, fout - o0));
-                    for (int g = 0; g < group; ++g) {
-                        load_grad_tile(t_.at(tile), o0 + g, grad_out, s.block.data());
-                        tiles_.forward(s.block.data(), 1.0f, s.staging.data() + g * stride_, s.pruned.data());
-                    }
-                    scatter_group(s.staging.data(), stride_, group, t_.freqs, h_, tile * fout + o0);
-                }
+            transform_tiles(grad_out, fout, t_.tile, h_, [&](const Tiling::Tile& tile, std::int64_t o) {
+                return output_region(tile, o, grad_out.strides());
             });
         }
         if (!grads.weights.empty()) weight_gradient(in, grads.weights, mode == Accumulate::Add);
@@ -568,13 +478,74 @@ public:
 private:
     static constexpr std::uint64_t kNoVersion = ~std::uint64_t{0};
 
-    /// One thread's working memory.
-    struct Scratch {
-        core::AlignedBuffer<cfloat> staging;  // kGroup interleaved spectra, stride_ apart
-        core::AlignedBuffer<float> real;      // one n³ tile
-        core::AlignedBuffer<float> pruned;    // pruned-transform rows
-        core::AlignedBuffer<float> block;     // one kernel
+    /// Where a tile's voxels lie in a view: voxel (z, y, x) of the tile at offset + z·stride.z +
+    /// y·stride.y + x·stride.x; only `valid` voxels per axis exist (the rest is beyond the volume).
+    struct Region {
+        std::int64_t offset = 0;
+        Vec3i stride;
+        Vec3i valid;
+        bool empty() const { return valid.min_component() <= 0; }
     };
+
+    /// The n³ input voxels of a tile (its transform's input), in a view of the input's shape.
+    Region input_region(const Tiling::Tile& tile, std::int64_t i, const tensor::Strides4& st) const
+    {
+        const Vec3i& s = t_.dilation;
+        const Vec3i first = tile.origin * s + tile.phase;
+        Region r;
+        r.stride = {s.z * st.z, s.y * st.y, s.x};
+        for (int a = 0; a < 3; ++a)
+            r.valid[a] = std::clamp<std::int64_t>(ceil_div(t_.in_size[a] - first[a], s[a]), 0, t_.n[a]);
+        if (!r.empty()) r.offset = (tile.image * problem().in_channels + i) * st.c + first.z * st.z + first.y * st.y + first.x;
+        return r;
+    }
+
+    /// The t³ output voxels of a tile, in a view of the output's shape.
+    Region output_region(const Tiling::Tile& tile, std::int64_t o, const tensor::Strides4& st) const
+    {
+        const Vec3i& s = t_.dilation;
+        const Vec3i first = tile.origin * s + tile.phase;
+        Region r;
+        r.stride = {s.z * st.z, s.y * st.y, s.x};
+        for (int a = 0; a < 3; ++a)
+            r.valid[a] = std::clamp<std::int64_t>(
+                std::min(ceil_div(t_.out_size[a] - first[a], s[a]), t_.sub_out[a] - tile.origin[a]), 0, t_.tile[a]);
+        if (!r.empty()) r.offset = (tile.image * problem().out_channels + o) * st.c + first.z * st.z + first.y * st.y + first.x;
+        return r;
+    }
+
+    /// Spectrum tile·maps + m of every map m of `view`: the tile's `block` voxels where region_of(tile, m)
+    /// says they are (a Region of `view`).
+    template <class RegionOf>
+    void transform_tiles(TensorView<const float> view, std::int64_t maps, const Vec3i& block, SpectrumArray& spectra,
+                         RegionOf region_of)
+    {
+        lane_groups(t_.count * maps, [&](std::int64_t first, int count, float* work) {
+            LaneVolume src[kLanes];
+            float* dst[kLanes];
+            for (int g = 0; g < count; ++g) {
+                const std::int64_t j = first + g;
+                const Region r = region_of(t_.at(j / maps), j % maps);
+                src[g] = {r.empty() ? nullptr : view.data() + r.offset, r.stride, r.valid};
+                dst[g] = spectra.at(0, j);
+            }
+            lanes_.forward(src, count, block, 1.0f, dst, spectra.count * kBlockFloats, work);
+        });
+    }
+
+    /// Runs fn(first, count, work) over [0, items) in groups of kLanes on all threads.
+    template <class F>
+    void lane_groups(std::int64_t items, F&& fn)
+    {
+        const std::int64_t groups = ceil_div(items, kLanes);
+        threads_.run(groups, share(groups), [&](std::int64_t begin, std::int64_t end, int thread) {
+            float* work = work_[static_cast<std::size_t>(thread)].data();
+            for (std::int64_t item = begin; item < end; ++item) {
+                const std::int64_t first = item * kLanes;
+                fn(first, static_cast<int>(std::min<std::int64_t>(kLanes, items - first)), work);
+            }
+        });
+    }
 
     /// Chunk size for `items` work items: about four contiguous chunks per thread. Smaller chunks
     /// interleave the threads' memory streams (measured slower here); fewer leave no slack for balance.
@@ -599,23 +570,15 @@ private:
         const std::int64_t pairs = p.out_channels * p.in_channels;
         w_.resize(t_.blocks, pairs);
         const float scale = 1.0f / static_cast<float>(t_.real_count);  // the inverse transforms' 1/N, once
-        const std::int64_t groups = ceil_div(pairs, kGroup);
-        threads_.run(groups, share(groups), [&](std::int64_t begin, std::int64_t end, int thread) {
-            Scratch& s = scratch_[static_cast<std::size_t>(thread)];
-            for (std::int64_t item = begin; item < end; ++item) {
-                const std::int64_t first = item * kGroup;  // pair = o·F_in + i
-                const int group = static_cast<int>(std::min<std::int64_t>(kGroup, pairs - first));
-                for (int g = 0; g < group; ++g) {
-                    const TensorView<const float> kernel = w.values.channel(first + g);
-                    const float* values = kernel.data();
-                    if (!kernel.is_contiguous()) {
-                        tensor::copy(kernel, TensorView<float>(s.block.data(), kernel.shape()));
-                        values = s.block.data();
-                    }
-                    kernels_.forward(values, scale, s.staging.data() + g * stride_, s.pruned.data());
-                }
-                scatter_group(s.staging.data(), stride_, group, t_.freqs, w_, first);
+        const tensor::Strides4& st = w.values.strides();
+        lane_groups(pairs, [&](std::int64_t first, int count, float* work) {  // pair = o·F_in + i
+            LaneVolume src[kLanes];
+            float* dst[kLanes];
+            for (int g = 0; g < count; ++g) {
+                src[g] = {w.values.row(first + g, 0, 0), {st.z, st.y, 1}, p.kernel};
+                dst[g] = w_.at(0, first + g);
             }
+            lanes_.forward(src, count, p.kernel, scale, dst, w_.count * kBlockFloats, work, /*streaming=*/true);
         });
         w_version_ = w.version;
     }
@@ -625,114 +588,13 @@ private:
         const auto scope = clock_.measure("input fft");
         const std::int64_t fin = problem().in_channels;
         x_.resize(t_.blocks, t_.count * fin);
-        const std::int64_t groups = ceil_div(fin, kGroup);
-        threads_.run(t_.count * groups, share(t_.count * groups), [&](std::int64_t begin, std::int64_t end, int thread) {
-            Scratch& s = scratch_[static_cast<std::size_t>(thread)];
-            for (std::int64_t item = begin; item < end; ++item) {
-                const std::int64_t tile = item / groups, i0 = item % groups * kGroup;
-                const int group = static_cast<int>(std::min<std::int64_t>(kGroup, fin - i0));
-                for (int g = 0; g < group; ++g) {
-                    load_input_tile(t_.at(tile), i0 + g, in, s.real.data());
-                    forward_plan_->r2c(s.real.data(), s.staging.data() + g * stride_);
-                }
-                scatter_group(s.staging.data(), stride_, group, t_.freqs, x_, tile * fin + i0);
-            }
+        transform_tiles(in, fin, t_.n, x_, [&](const Tiling::Tile& tile, std::int64_t i) {
+            return input_region(tile, i, in.strides());
         });
         x_source_ = in.data();
         x_shape_ = in.shape();
         x_strides_ = in.strides();
     }
-    /// Copies the n³ input voxels of a tile (zero beyond the input) into real.
-    void load_input_tile(const Tiling::Tile& tile, std::int64_t i, TensorView<const float> in, float* real) const
-    {
-        const Vec3i& n = t_.n;
-        const Vec3i& s = t_.dilation;
-        const Vec3i& I = t_.in_size;
-        const std::int64_t channel = tile.image * problem().in_channels + i;
-        for (std::int64_t z = 0; z < n.z; ++z) {
-            const std::int64_t iz = (tile.origin.z + z) * s.z + tile.phase.z;
-            for (std::int64_t y = 0; y < n.y; ++y) {
-                float* dst = real + (z * n.y + y) * n.x;
-                const std::int64_t iy = (tile.origin.y + y) * s.y + tile.phase.y;
-                if (iz >= I.z || iy >= I.y) {
-                    std::fill(dst, dst + n.x, 0.0f);
-                    continue;
-                }
-                const float* src = in.row(channel, iz, iy);
-                const std::int64_t x0 = tile.origin.x * s.x + tile.phase.x;
-                const std::int64_t valid = std::clamp<std::int64_t>((I.x - x0 + s.x - 1) / s.x, 0, n.x);
-                if (s.x == 1) {
-                    std::memcpy(dst, src + x0, static_cast<std::size_t>(valid) * sizeof(float));
-                } else {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x] = src[x0 + x * s.x];
-                }
-                std::fill(dst + valid, dst + n.x, 0.0f);
-            }
-        }
-    }
-
-    /// Copies the t³ output-gradient voxels of a tile into block (zero beyond the output).
-    void load_grad_tile(const Tiling::Tile& tile, std::int64_t o, TensorView<const float> grad_out, float* block) const
-    {
-        const Vec3i& t = t_.tile;
-        const Vec3i& s = t_.dilation;
-        const Vec3i& O = t_.out_size;
-        const std::int64_t channel = tile.image * problem().out_channels + o;
-        std::fill(block, block + t.product(), 0.0f);
-        for (std::int64_t z = 0; z < t.z; ++z) {
-            const std::int64_t oz = (tile.origin.z + z) * s.z + tile.phase.z;
-            if (tile.origin.z + z >= t_.sub_out.z || oz >= O.z) break;
-            for (std::int64_t y = 0; y < t.y; ++y) {
-                const std::int64_t oy = (tile.origin.y + y) * s.y + tile.phase.y;
-                if (tile.origin.y + y >= t_.sub_out.y || oy >= O.y) break;
-                const float* src = grad_out.row(channel, oz, oy);
-                float* dst = block + (z * t.y + y) * t.x;
-                const std::int64_t x0 = tile.origin.x * s.x + tile.phase.x;
-                const std::int64_t valid = std::clamp<std::int64_t>(
-                    std::min((O.x - x0 + s.x - 1) / s.x, t_.sub_out.x - tile.origin.x), 0, t.x);
-                if (s.x == 1) {
-                    std::memcpy(dst, src + x0, static_cast<std::size_t>(valid) * sizeof(float));
-                } else {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x] = src[x0 + x * s.x];
-                }
-            }
-        }
-    }
-
-    /// Writes (or adds) an output tile (t³ values, C order) where it belongs in `out`.
-    void store_output_tile(const Tiling::Tile& tile, std::int64_t o, const float* block, TensorView<float> out, bool add) const
-    {
-        const Vec3i& t = t_.tile;
-        const Vec3i& s = t_.dilation;
-        const Vec3i& O = t_.out_size;
-        const std::int64_t channel = tile.image * problem().out_channels + o;
-        for (std::int64_t z = 0; z < t.z; ++z) {
-            const std::int64_t oz = (tile.origin.z + z) * s.z + tile.phase.z;
-            if (tile.origin.z + z >= t_.sub_out.z || oz >= O.z) break;
-            for (std::int64_t y = 0; y < t.y; ++y) {
-                const std::int64_t oy = (tile.origin.y + y) * s.y + tile.phase.y;
-                if (tile.origin.y + y >= t_.sub_out.y || oy >= O.y) break;
-                const float* src = block + (z * t.y + y) * t.x;
-                float* dst = out.row(channel, oz, oy);
-                const std::int64_t x0 = tile.origin.x * s.x + tile.phase.x;
-                const std::int64_t valid = std::clamp<std::int64_t>(
-                    std::min((O.x - x0 + s.x - 1) / s.x, t_.sub_out.x - tile.origin.x), 0, t.x);
-                if (s.x == 1) {
-                    float* d = dst + x0;
-                    if (add) {
-                        for (std::int64_t x = 0; x < valid; ++x) d[x] += src[x];
-                    } else {
-                        std::memcpy(d, src, static_cast<std::size_t>(valid) * sizeof(float));
-                    }
-                } else if (add) {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x0 + x * s.x] += src[x];
-                } else {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x0 + x * s.x] = src[x];
-                }
-            }
-        }
-    }
-
     void input_gradient(const Weights& w, TensorView<float> grad_in, bool add)
     {
         const ConvProblem& p = problem();
@@ -754,53 +616,35 @@ private:
                 for (std::int64_t c = begin; c < end; ++c) tensor::fill(grad_in.channel(c), 0.0f);
             });
         }
-        // Overlap-add: tiles of one (image, phase, map) overlap, so each such group of maps is one item.
-        // Groups are made small enough for every thread to get several items.
+        // Overlap-add: tiles of one (image, phase, map) overlap, so each such group of maps is one item,
+        // its (tile, map) pairs transformed kLanes at a time by one thread. Groups are made small enough
+        // for every thread to get several items.
         const std::int64_t images = t_.batch * t_.phases;
-        const std::int64_t per_group = std::clamp<std::int64_t>(images * fin / (4 * threads_.threads()), 1, kGroup);
+        const std::int64_t per_group = std::clamp<std::int64_t>(images * fin / (4 * threads_.threads()), 1, fin);
         const std::int64_t groups = ceil_div(fin, per_group);
+        const std::int64_t per_phase = t_.per_phase;
         threads_.run(images * groups, 1, [&](std::int64_t begin, std::int64_t end, int thread) {
-            Scratch& s = scratch_[static_cast<std::size_t>(thread)];
+            float* work = work_[static_cast<std::size_t>(thread)].data();
             for (std::int64_t item = begin; item < end; ++item) {
                 const std::int64_t i0 = item % groups * per_group;
                 const std::int64_t image_phase = item / groups;
-                const int group = static_cast<int>(std::min(per_group, fin - i0));
-                for (std::int64_t j = 0; j < t_.per_phase; ++j) {
-                    const std::int64_t tile = image_phase * t_.per_phase + j;
-                    gather_group(z_, tile * fin + i0, group, t_.freqs, s.staging.data(), stride_);
-                    for (int g = 0; g < group; ++g) {
-                        inverse_plan_->c2r(s.staging.data() + g * stride_, s.real.data());
-                        add_input_tile(t_.at(tile), i0 + g, s.real.data(), grad_in);
+                const std::int64_t maps = std::min(per_group, fin - i0);
+                const std::int64_t pairs = maps * per_phase;  // pair = map·per_phase + tile in the phase
+                for (std::int64_t first = 0; first < pairs; first += kLanes) {
+                    const int count = static_cast<int>(std::min<std::int64_t>(kLanes, pairs - first));
+                    const float* src[kLanes];
+                    LaneTarget dst[kLanes];
+                    for (int g = 0; g < count; ++g) {
+                        const std::int64_t i = i0 + (first + g) / per_phase;
+                        const std::int64_t tile = image_phase * per_phase + (first + g) % per_phase;
+                        src[g] = z_.at(0, tile * fin + i);
+                        const Region r = input_region(t_.at(tile), i, grad_in.strides());
+                        dst[g] = {r.empty() ? nullptr : grad_in.data() + r.offset, r.stride, r.valid, true};
                     }
+                    lanes_.inverse(src, z_.count * kBlockFloats, count, t_.n, 1.0f, dst, work);
                 }
             }
         });
-    }
-
-    /// Adds a tile's full correlation (n voxels per axis, already shifted into place) into grad_in.
-    void add_input_tile(const Tiling::Tile& tile, std::int64_t i, const float* real, TensorView<float> grad_in) const
-    {
-        const Vec3i& n = t_.n;
-        const Vec3i& s = t_.dilation;
-        const Vec3i& I = t_.in_size;
-        const std::int64_t channel = tile.image * problem().in_channels + i;
-        const std::int64_t x0 = tile.origin.x * s.x + tile.phase.x;
-        const std::int64_t valid = std::clamp<std::int64_t>((I.x - x0 + s.x - 1) / s.x, 0, n.x);
-        for (std::int64_t z = 0; z < n.z; ++z) {
-            const std::int64_t iz = (tile.origin.z + z) * s.z + tile.phase.z;
-            if (iz >= I.z) break;
-            for (std::int64_t y = 0; y < n.y; ++y) {
-                const std::int64_t iy = (tile.origin.y + y) * s.y + tile.phase.y;
-                if (iy >= I.y) break;
-                const float* __restrict__ src = real + (z * n.y + y) * n.x;
-                float* __restrict__ dst = grad_in.row(channel, iz, iy) + x0;
-                if (s.x == 1) {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x] += src[x];
-                } else {
-                    for (std::int64_t x = 0; x < valid; ++x) dst[x * s.x] += src[x];
-                }
-            }
-        }
     }
 
     /// G[o][i] = Σ_tile conj(H[tile][o]) · X[tile][i], one inverse per kernel. Done in chunks of output
@@ -829,41 +673,27 @@ private:
             }
             const auto scope = clock_.measure("weight inverse");
             const std::int64_t pairs = maps * fin;  // local pair = (o − o0)·F_in + i
-            const std::int64_t groups = ceil_div(pairs, kGroup);
-            threads_.run(groups, share(groups), [&](std::int64_t begin, std::int64_t end, int thread) {
-                Scratch& s = scratch_[static_cast<std::size_t>(thread)];
-                for (std::int64_t item = begin; item < end; ++item) {
-                    const std::int64_t first = item * kGroup;
-                    const int group = static_cast<int>(std::min<std::int64_t>(kGroup, pairs - first));
-                    gather_group(g_, first, group, t_.freqs, s.staging.data(), stride_);
-                    for (int g = 0; g < group; ++g) {
-                        kernels_.inverse(s.staging.data() + g * stride_, scale, s.block.data(), s.pruned.data());
-                        // Lag m of the correlation is kernel index K − 1 − m.
-                        const float* lag = s.block.data();
-                        const std::int64_t pair = o0 * fin + first + g;
-                        for (std::int64_t z = 0; z < K.z; ++z)
-                            for (std::int64_t y = 0; y < K.y; ++y)
-                                for (std::int64_t x = 0; x < K.x; ++x) {
-                                    const float v = lag[(z * K.y + y) * K.x + x];
-                                    float& dst = grad_w(pair, K.z - 1 - z, K.y - 1 - y, K.x - 1 - x);
-                                    dst = add ? dst + v : v;
-                                }
-                    }
+            const tensor::Strides4& st = grad_w.strides();
+            lane_groups(pairs, [&](std::int64_t first, int count, float* work) {
+                const float* src[kLanes];
+                LaneTarget dst[kLanes];
+                for (int g = 0; g < count; ++g) {
+                    src[g] = g_.at(0, first + g);
+                    // Lag m of the correlation is kernel index K − 1 − m: the kernel read backwards.
+                    float* last = grad_w.row(o0 * fin + first + g, K.z - 1, K.y - 1) + (K.x - 1);
+                    dst[g] = {last, {-st.z, -st.y, -1}, K, add};
                 }
+                lanes_.inverse(src, g_.count * kBlockFloats, count, K, scale, dst, work);
             });
         }
     }
 
     core::ParallelFor& threads_;
     Tiling t_;
-    const fft::Plan* forward_plan_;
-    const fft::Plan* inverse_plan_;
-    fft::PrunedTransform kernels_;  // kernel (K³ at the origin) <-> spectrum
-    fft::PrunedTransform tiles_;    // tile (t³ at the origin) <-> spectrum
+    LaneFft lanes_;  // every transform, kLanes spectra at a time
     core::AlignedBuffer<float> shift_phase_;    // per block: e^{+2πi f·(K−1)/n}, split complex
     core::AlignedBuffer<float> unshift_phase_;  // per block: e^{−2πi f·(K−1)/n}
-    std::int64_t stride_;  // complex values between staged spectra
-    std::vector<Scratch> scratch_;
+    std::vector<core::AlignedBuffer<float>> work_;  // per thread, for lanes_
     PhaseClock clock_;
     SpectrumArray w_;  // kernel spectra [block][o·F_in + i], scaled by 1/n³
     SpectrumArray x_;  // input spectra [block][tile·F_in + i]
@@ -919,7 +749,7 @@ std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const Co
             if (problem.kernel[a] == 1) tile[a] = 1;  // never transform along an axis the kernel does not span
         return std::make_unique<FftEngine>(problem, context, make_tiling(problem, tile));
     }
-    const std::vector<Tiling> candidates = ranked_tilings(problem, context.plans, context.usage, 3);
+    const std::vector<Tiling> candidates = ranked_tilings(problem, context.usage, 3);
     if (context.plans.rigor() == fft::PlanRigor::Estimate || candidates.size() == 1)
         return std::make_unique<FftEngine>(problem, context, candidates.front());
     // Transform sizes matter more than any model knows: time the best few on the real shapes. All are

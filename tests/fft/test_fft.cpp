@@ -7,7 +7,6 @@
 #include "znn/core/aligned.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
-#include "znn/fft/pruned.hpp"
 
 using namespace znn;
 using namespace znn::fft;
@@ -83,37 +82,4 @@ TEST(PlanCache, ManyThreadsPlanAndExecuteAtOnce)
         });
     for (auto& th : threads) th.join();
     for (int e : errors) EXPECT_EQ(e, 0);
-}
-
-TEST(PrunedTransform, EqualsTheFullTransformOfTheZeroPaddedBlock)
-{
-    PlanCache plans(PlanRigor::Estimate);
-    for (const auto& [n, k] : std::vector<std::pair<Vec3i, Vec3i>>{{{20, 20, 20}, {7, 7, 7}}, {{1, 12, 10}, {1, 3, 5}},
-                                                                   {{9, 8, 11}, {9, 2, 11}}, {{6, 6, 6}, {1, 1, 1}}}) {
-        SCOPED_TRACE("n " + core::to_string(n) + " block " + core::to_string(k));
-        const PrunedTransform pruned(plans, n, k);
-        core::Rng rng = core::Rng::stream(2, 0, core::RngPurpose::Test);
-        std::vector<float> block(static_cast<std::size_t>(k.product()));
-        for (float& v : block) v = rng.uniform_float() - 0.5f;
-        core::AlignedBuffer<float> padded(static_cast<std::size_t>(n.product())), scratch(static_cast<std::size_t>(pruned.scratch_size()));
-        for (std::int64_t z = 0; z < k.z; ++z)
-            for (std::int64_t y = 0; y < k.y; ++y)
-                for (std::int64_t x = 0; x < k.x; ++x)
-                    padded[static_cast<std::size_t>((z * n.y + y) * n.x + x)] = block[static_cast<std::size_t>((z * k.y + y) * k.x + x)] * 3.0f;
-        core::AlignedBuffer<cfloat> full(static_cast<std::size_t>(pruned.spectrum_size())), fast(full.size());
-        plans.get(PlanSpec::r2c_3d(n)).r2c(padded.data(), full.data());
-        pruned.forward(block.data(), 3.0f, fast.data(), scratch.data());
-        for (std::size_t i = 0; i < full.size(); ++i) ASSERT_NEAR(std::abs(full[i] - fast[i]), 0.0, 1e-4) << i;
-        // The inverse keeps the block only: compare with the full inverse's corner.
-        core::AlignedBuffer<float> inverse(padded.size());
-        core::AlignedBuffer<cfloat> copy = full;
-        plans.get(PlanSpec::c2r_3d(n)).c2r(copy.data(), inverse.data());
-        std::vector<float> corner(block.size());
-        pruned.inverse(full.data(), 0.5f, corner.data(), scratch.data());
-        for (std::int64_t z = 0; z < k.z; ++z)
-            for (std::int64_t y = 0; y < k.y; ++y)
-                for (std::int64_t x = 0; x < k.x; ++x)
-                    ASSERT_NEAR(corner[static_cast<std::size_t>((z * k.y + y) * k.x + x)],
-                                0.5f * inverse[static_cast<std::size_t>((z * n.y + y) * n.x + x)], 1e-3);
-    }
 }
