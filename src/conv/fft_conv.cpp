@@ -398,7 +398,7 @@ public:
     {
         (void)context;
         for (int i = 0; i < threads_.threads(); ++i)
-            work_.emplace_back(static_cast<std::size_t>(lanes_.work_floats()), core::Init::Uninitialized);
+            work_.emplace_back(static_cast<std::size_t>(lanes_.work_floats(threads_.threads())), core::Init::Uninitialized);
     }
 
     ConvAlgo algo() const noexcept override { return ConvAlgo::Fft; }
@@ -423,7 +423,7 @@ public:
         const auto scope = clock_.measure("fwd inverse");
         const bool add = mode == Accumulate::Add;
         // Spectrum j = tile·F_out + o, kLanes at a time; output tiles do not overlap.
-        lane_groups(t_.count * fout, [&](std::int64_t first, int count, float* work) {
+        lane_groups(t_.count * fout, [&](std::int64_t first, int count, float* work, core::ParallelFor* inner) {
             const float* src[kLanes];
             LaneTarget dst[kLanes];
             for (int g = 0; g < count; ++g) {
@@ -432,7 +432,7 @@ public:
                 const Region r = output_region(t_.at(j / fout), j % fout, out.strides());
                 dst[g] = {r.empty() ? nullptr : out.data() + r.offset, r.stride, r.valid, add};
             }
-            lanes_.inverse(src, y_.count * kBlockFloats, count, t_.tile, 1.0f, dst, work);
+            lanes_.inverse(src, y_.count * kBlockFloats, count, t_.tile, 1.0f, dst, work, inner);
         });
     }
 
@@ -520,7 +520,7 @@ private:
     void transform_tiles(TensorView<const float> view, std::int64_t maps, const Vec3i& block, SpectrumArray& spectra,
                          RegionOf region_of)
     {
-        lane_groups(t_.count * maps, [&](std::int64_t first, int count, float* work) {
+        lane_groups(t_.count * maps, [&](std::int64_t first, int count, float* work, core::ParallelFor* inner) {
             LaneVolume src[kLanes];
             float* dst[kLanes];
             for (int g = 0; g < count; ++g) {
@@ -529,20 +529,28 @@ private:
                 src[g] = {r.empty() ? nullptr : view.data() + r.offset, r.stride, r.valid};
                 dst[g] = spectra.at(0, j);
             }
-            lanes_.forward(src, count, block, 1.0f, dst, spectra.count * kBlockFloats, work);
+            lanes_.forward(src, count, block, 1.0f, dst, spectra.count * kBlockFloats, work, false, inner);
         });
     }
 
-    /// Runs fn(first, count, work) over [0, items) in groups of kLanes on all threads.
+    /// Runs fn(first, count, work, inner) over [0, items) in groups of kLanes: the groups spread over
+    /// the threads or, when there are too few to keep every thread busy (a layer with one input or
+    /// output map), one after another with each transform split over all threads (inner set).
     template <class F>
     void lane_groups(std::int64_t items, F&& fn)
     {
         const std::int64_t groups = ceil_div(items, kLanes);
+        const int threads = threads_.threads();
+        if (threads > 1 && groups < 2 * threads) {
+            for (std::int64_t first = 0; first < items; first += kLanes)
+                fn(first, static_cast<int>(std::min<std::int64_t>(kLanes, items - first)), work_[0].data(), &threads_);
+            return;
+        }
         threads_.run(groups, share(groups), [&](std::int64_t begin, std::int64_t end, int thread) {
             float* work = work_[static_cast<std::size_t>(thread)].data();
             for (std::int64_t item = begin; item < end; ++item) {
                 const std::int64_t first = item * kLanes;
-                fn(first, static_cast<int>(std::min<std::int64_t>(kLanes, items - first)), work);
+                fn(first, static_cast<int>(std::min<std::int64_t>(kLanes, items - first)), work, nullptr);
             }
         });
     }
@@ -571,14 +579,14 @@ private:
         w_.resize(t_.blocks, pairs);
         const float scale = 1.0f / static_cast<float>(t_.real_count);  // the inverse transforms' 1/N, once
         const tensor::Strides4& st = w.values.strides();
-        lane_groups(pairs, [&](std::int64_t first, int count, float* work) {  // pair = o·F_in + i
+        lane_groups(pairs, [&](std::int64_t first, int count, float* work, core::ParallelFor* inner) {  // pair = o·F_in + i
             LaneVolume src[kLanes];
             float* dst[kLanes];
             for (int g = 0; g < count; ++g) {
                 src[g] = {w.values.row(first + g, 0, 0), {st.z, st.y, 1}, p.kernel};
                 dst[g] = w_.at(0, first + g);
             }
-            lanes_.forward(src, count, p.kernel, scale, dst, w_.count * kBlockFloats, work, /*streaming=*/true);
+            lanes_.forward(src, count, p.kernel, scale, dst, w_.count * kBlockFloats, work, /*streaming=*/true, inner);
         });
         w_version_ = w.version;
     }
@@ -674,7 +682,7 @@ private:
             const auto scope = clock_.measure("weight inverse");
             const std::int64_t pairs = maps * fin;  // local pair = (o − o0)·F_in + i
             const tensor::Strides4& st = grad_w.strides();
-            lane_groups(pairs, [&](std::int64_t first, int count, float* work) {
+            lane_groups(pairs, [&](std::int64_t first, int count, float* work, core::ParallelFor* inner) {
                 const float* src[kLanes];
                 LaneTarget dst[kLanes];
                 for (int g = 0; g < count; ++g) {
@@ -683,7 +691,7 @@ private:
                     float* last = grad_w.row(o0 * fin + first + g, K.z - 1, K.y - 1) + (K.x - 1);
                     dst[g] = {last, {-st.z, -st.y, -1}, K, add};
                 }
-                lanes_.inverse(src, g_.count * kBlockFloats, count, K, scale, dst, work);
+                lanes_.inverse(src, g_.count * kBlockFloats, count, K, scale, dst, work, inner);
             });
         }
     }

@@ -217,10 +217,15 @@ LaneFft::LaneFft(const core::Vec3i& n) : n_(n), nxc_(n.x / 2 + 1), freqs_(n.z * 
     }
 }
 
-std::int64_t LaneFft::work_floats() const noexcept
+std::int64_t LaneFft::line_floats() const noexcept
 {
     const std::int64_t line = std::max({n_.z, n_.y, n_.x});
-    return (freqs_ + 2 * line) * kBlockFloats + kLanes * kLanes;
+    return 2 * line * kBlockFloats + kLanes * kLanes;
+}
+
+std::int64_t LaneFft::work_floats(int threads) const noexcept
+{
+    return freqs_ * kBlockFloats + std::max(threads, 1) * line_floats();
 }
 
 namespace {
@@ -244,25 +249,50 @@ void load_columns(const float* const* rows, const std::int64_t* valid, const std
     W::transpose(out);
 }
 
+/// One thread's line buffers inside the working memory.
+struct Lines {
+    CV* a;
+    CV* b;
+    float* gather;
+};
+
+/// Runs pass(begin, end, lines) over [0, items): on the calling thread, or split over `threads`.
+template <class Pass>
+void run_pass(core::ParallelFor* threads, std::int64_t items, float* lines_base, std::int64_t line_floats, std::int64_t line,
+              Pass&& pass)
+{
+    auto lines_of = [&](int t) {
+        float* base = lines_base + t * line_floats;
+        CV* a = as_cv(base);
+        return Lines{a, a + line, reinterpret_cast<float*>(a + 2 * line)};
+    };
+    if (!threads || threads->threads() == 1 || items < 2) {
+        pass(std::int64_t{0}, items, lines_of(0));
+        return;
+    }
+    const std::int64_t grain = std::max<std::int64_t>(1, items / (4 * threads->threads()));
+    threads->run(items, grain, [&](std::int64_t begin, std::int64_t end, int t) { pass(begin, end, lines_of(t)); });
+}
+
 }  // namespace
 
 void LaneFft::forward(const LaneVolume* src, int count, const core::Vec3i& block, float scale, float* const* dst,
-                      std::int64_t block_stride, float* work, bool streaming) const
+                      std::int64_t block_stride, float* work, bool streaming, core::ParallelFor* threads) const
 {
     const std::int64_t nx = n_.x, ny = n_.y, nz = n_.z, nxc = nxc_;
     const std::int64_t line = std::max({nz, ny, nx});
     CV* vol = as_cv(work);
-    CV* la = vol + freqs_;
-    CV* lb = la + line;
-    float* gather = reinterpret_cast<float*>(lb + line);
+    float* lines_base = work + freqs_ * kBlockFloats;
     const V half_scale = W::set1(0.5f * scale);  // the 1/2 of separating two real rows from one complex transform
 
     // x: rows (z, y) and (z, y+1) of the block as the real and imaginary parts of one complex line.
-    const float* rows[2][kLanes];
-    std::int64_t valid[2][kLanes], step[kLanes];
-    for (int g = 0; g < kLanes; ++g) step[g] = g < count ? src[g].stride.x : 1;
-    for (std::int64_t z = 0; z < block.z; ++z)
-        for (std::int64_t y = 0; y < block.y; y += 2) {
+    const std::int64_t pairs = (block.y + 1) / 2;
+    run_pass(threads, block.z * pairs, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+        const float* rows[2][kLanes];
+        std::int64_t valid[2][kLanes], step[kLanes];
+        for (int g = 0; g < kLanes; ++g) step[g] = g < count ? src[g].stride.x : 1;
+        for (std::int64_t item = begin; item < end; ++item) {
+            const std::int64_t z = item / pairs, y = item % pairs * 2;
             const bool pair = y + 1 < block.y;
             for (int h = 0; h < 2; ++h)
                 for (int g = 0; g < kLanes; ++g) {
@@ -274,13 +304,13 @@ void LaneFft::forward(const LaneVolume* src, int count, const core::Vec3i& block
                 }
             for (std::int64_t x0 = 0; x0 < block.x; x0 += kLanes) {
                 V re[kLanes], im[kLanes];
-                load_columns(rows[0], valid[0], step, x0, re, gather);
-                load_columns(rows[1], valid[1], step, x0, im, gather);
+                load_columns(rows[0], valid[0], step, x0, re, l.gather);
+                load_columns(rows[1], valid[1], step, x0, im, l.gather);
                 const std::int64_t m = std::min<std::int64_t>(kLanes, block.x - x0);
-                for (std::int64_t j = 0; j < m; ++j) la[x0 + j] = {W::mul(re[j], half_scale), W::mul(im[j], half_scale)};
+                for (std::int64_t j = 0; j < m; ++j) l.a[x0 + j] = {W::mul(re[j], half_scale), W::mul(im[j], half_scale)};
             }
-            for (std::int64_t x = block.x; x < nx; ++x) la[x] = {W::zero(), W::zero()};
-            const CV* c = run_line(fwd_[2], la, lb);
+            for (std::int64_t x = block.x; x < nx; ++x) l.a[x] = {W::zero(), W::zero()};
+            const CV* c = run_line(fwd_[2], l.a, l.b);
             CV* a_row = vol + (z * ny + y) * nxc;
             CV* b_row = a_row + nxc;
             for (std::int64_t k = 0; k < nxc; ++k) {
@@ -290,111 +320,120 @@ void LaneFft::forward(const LaneVolume* src, int count, const core::Vec3i& block
                 if (pair) b_row[k] = {W::add(ck.im, dk.im), W::sub(dk.re, ck.re)};
             }
         }
+    });
 
     // y: on the planes the block touches, columns of the first block.y rows.
     if (ny > 1)
-        for (std::int64_t z = 0; z < block.z; ++z)
-            for (std::int64_t k = 0; k < nxc; ++k) {
-                CV* col = vol + z * ny * nxc + k;
-                for (std::int64_t y = 0; y < block.y; ++y) la[y] = col[y * nxc];
-                for (std::int64_t y = block.y; y < ny; ++y) la[y] = {W::zero(), W::zero()};
-                const CV* c = run_line(fwd_[1], la, lb);
+        run_pass(threads, block.z * nxc, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+            for (std::int64_t item = begin; item < end; ++item) {
+                CV* col = vol + item / nxc * ny * nxc + item % nxc;
+                for (std::int64_t y = 0; y < block.y; ++y) l.a[y] = col[y * nxc];
+                for (std::int64_t y = block.y; y < ny; ++y) l.a[y] = {W::zero(), W::zero()};
+                const CV* c = run_line(fwd_[1], l.a, l.b);
                 for (std::int64_t y = 0; y < ny; ++y) col[y * nxc] = c[y];
             }
+        });
 
     // z: every column, of which the first block.z values are non-zero.
-    if (nz > 1) {
-        const std::int64_t plane = ny * nxc;
-        for (std::int64_t j = 0; j < plane; ++j) {
-            CV* col = vol + j;
-            for (std::int64_t z = 0; z < block.z; ++z) la[z] = col[z * plane];
-            for (std::int64_t z = block.z; z < nz; ++z) la[z] = {W::zero(), W::zero()};
-            const CV* c = run_line(fwd_[0], la, lb);
-            for (std::int64_t z = 0; z < nz; ++z) col[z * plane] = c[z];
-        }
-    }
+    const std::int64_t plane = ny * nxc;
+    if (nz > 1)
+        run_pass(threads, plane, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+            for (std::int64_t j = begin; j < end; ++j) {
+                CV* col = vol + j;
+                for (std::int64_t z = 0; z < block.z; ++z) l.a[z] = col[z * plane];
+                for (std::int64_t z = block.z; z < nz; ++z) l.a[z] = {W::zero(), W::zero()};
+                const CV* c = run_line(fwd_[0], l.a, l.b);
+                for (std::int64_t z = 0; z < nz; ++z) col[z * plane] = c[z];
+            }
+        });
 
     // Out: kLanes frequencies × kLanes volumes, transposed into one block per volume.
-    const std::int64_t nblocks = blocks();
-    for (std::int64_t b = 0; b < nblocks; ++b) {
-        V re[kLanes], im[kLanes];
-        for (int j = 0; j < kLanes; ++j) {
-            const std::int64_t f = b * kLanes + j;
-            re[j] = f < freqs_ ? vol[f].re : W::zero();
-            im[j] = f < freqs_ ? vol[f].im : W::zero();
-        }
-        W::transpose(re);
-        W::transpose(im);
-        if (streaming) {
-            for (int g = 0; g < count; ++g) {
-                float* d = dst[g] + b * block_stride;
-                W::stream(d, re[g]);
-                W::stream(d + kLanes, im[g]);
+    run_pass(threads, blocks(), lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines) {
+        for (std::int64_t b = begin; b < end; ++b) {
+            V re[kLanes], im[kLanes];
+            for (int j = 0; j < kLanes; ++j) {
+                const std::int64_t f = b * kLanes + j;
+                re[j] = f < freqs_ ? vol[f].re : W::zero();
+                im[j] = f < freqs_ ? vol[f].im : W::zero();
             }
-        } else {
-            for (int g = 0; g < count; ++g) {
-                float* d = dst[g] + b * block_stride;
-                W::store(d, re[g]);
-                W::store(d + kLanes, im[g]);
+            W::transpose(re);
+            W::transpose(im);
+            if (streaming) {
+                for (int g = 0; g < count; ++g) {
+                    float* d = dst[g] + b * block_stride;
+                    W::stream(d, re[g]);
+                    W::stream(d + kLanes, im[g]);
+                }
+            } else {
+                for (int g = 0; g < count; ++g) {
+                    float* d = dst[g] + b * block_stride;
+                    W::store(d, re[g]);
+                    W::store(d + kLanes, im[g]);
+                }
             }
         }
-    }
+    });
 }
 
 void LaneFft::inverse(const float* const* src, std::int64_t block_stride, int count, const core::Vec3i& block, float scale,
-                      const LaneTarget* dst, float* work) const
+                      const LaneTarget* dst, float* work, core::ParallelFor* threads) const
 {
     const std::int64_t nx = n_.x, ny = n_.y, nz = n_.z, nxc = nxc_;
     const std::int64_t line = std::max({nz, ny, nx});
     CV* vol = as_cv(work);
-    CV* la = vol + freqs_;
-    CV* lb = la + line;
-    float* scatter = reinterpret_cast<float*>(lb + line);
+    float* lines_base = work + freqs_ * kBlockFloats;
 
     // In: one block per spectrum, transposed into kLanes frequencies × kLanes spectra.
     const std::int64_t nblocks = blocks();
-    constexpr std::int64_t kAhead = 2;  // blocks: the spectra are strided, beyond the prefetchers' reach
-    for (std::int64_t b = 0; b < nblocks; ++b) {
-        if (b + kAhead < nblocks)
-            for (int g = 0; g < count; ++g) {
-                __builtin_prefetch(src[g] + (b + kAhead) * block_stride);
-                __builtin_prefetch(src[g] + (b + kAhead) * block_stride + kLanes);
+    run_pass(threads, nblocks, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines) {
+        constexpr std::int64_t kAhead = 2;  // blocks: the spectra are strided, beyond the prefetchers' reach
+        for (std::int64_t b = begin; b < end; ++b) {
+            if (b + kAhead < end)
+                for (int g = 0; g < count; ++g) {
+                    __builtin_prefetch(src[g] + (b + kAhead) * block_stride);
+                    __builtin_prefetch(src[g] + (b + kAhead) * block_stride + kLanes);
+                }
+            V re[kLanes], im[kLanes];
+            for (int g = 0; g < kLanes; ++g) {
+                re[g] = g < count ? W::load(src[g] + b * block_stride) : W::zero();
+                im[g] = g < count ? W::load(src[g] + b * block_stride + kLanes) : W::zero();
             }
-        V re[kLanes], im[kLanes];
-        for (int g = 0; g < kLanes; ++g) {
-            re[g] = g < count ? W::load(src[g] + b * block_stride) : W::zero();
-            im[g] = g < count ? W::load(src[g] + b * block_stride + kLanes) : W::zero();
+            W::transpose(re);
+            W::transpose(im);
+            const std::int64_t m = std::min<std::int64_t>(kLanes, freqs_ - b * kLanes);
+            for (std::int64_t j = 0; j < m; ++j) vol[b * kLanes + j] = {re[j], im[j]};
         }
-        W::transpose(re);
-        W::transpose(im);
-        const std::int64_t m = std::min<std::int64_t>(kLanes, freqs_ - b * kLanes);
-        for (std::int64_t j = 0; j < m; ++j) vol[b * kLanes + j] = {re[j], im[j]};
-    }
+    });
 
     // z: every column; only the block's planes are kept.
     const std::int64_t plane = ny * nxc;
     if (nz > 1)
-        for (std::int64_t j = 0; j < plane; ++j) {
-            CV* col = vol + j;
-            for (std::int64_t z = 0; z < nz; ++z) la[z] = col[z * plane];
-            const CV* c = run_line(inv_[0], la, lb);
-            for (std::int64_t z = 0; z < block.z; ++z) col[z * plane] = c[z];
-        }
+        run_pass(threads, plane, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+            for (std::int64_t j = begin; j < end; ++j) {
+                CV* col = vol + j;
+                for (std::int64_t z = 0; z < nz; ++z) l.a[z] = col[z * plane];
+                const CV* c = run_line(inv_[0], l.a, l.b);
+                for (std::int64_t z = 0; z < block.z; ++z) col[z * plane] = c[z];
+            }
+        });
 
     // y: on the block's planes; only the block's rows are kept.
     if (ny > 1)
-        for (std::int64_t z = 0; z < block.z; ++z)
-            for (std::int64_t k = 0; k < nxc; ++k) {
-                CV* col = vol + z * plane + k;
-                for (std::int64_t y = 0; y < ny; ++y) la[y] = col[y * nxc];
-                const CV* c = run_line(inv_[1], la, lb);
+        run_pass(threads, block.z * nxc, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+            for (std::int64_t item = begin; item < end; ++item) {
+                CV* col = vol + item / nxc * plane + item % nxc;
+                for (std::int64_t y = 0; y < ny; ++y) l.a[y] = col[y * nxc];
+                const CV* c = run_line(inv_[1], l.a, l.b);
                 for (std::int64_t y = 0; y < block.y; ++y) col[y * nxc] = c[y];
             }
+        });
 
     // x: rows (z, y) and (z, y+1) from one complex line, C = A + i·B over the full Hermitian row.
     const V vscale = W::set1(scale);
-    for (std::int64_t z = 0; z < block.z; ++z)
-        for (std::int64_t y = 0; y < block.y; y += 2) {
+    const std::int64_t pairs = (block.y + 1) / 2;
+    run_pass(threads, block.z * pairs, lines_base, line_floats(), line, [&](std::int64_t begin, std::int64_t end, Lines l) {
+        for (std::int64_t item = begin; item < end; ++item) {
+            const std::int64_t z = item / pairs, y = item % pairs * 2;
             const bool pair = y + 1 < block.y;
             const CV* a_row = vol + (z * ny + y) * nxc;
             const CV* b_row = a_row + nxc;
@@ -413,9 +452,9 @@ void LaneFft::inverse(const float* const* src, std::int64_t block_stride, int co
                     b = pair ? b_row[nx - k] : CV{W::zero(), W::zero()};
                     b.im = W::sub(W::zero(), b.im);
                 }
-                la[k] = {W::sub(a.re, b.im), W::add(a.im, b.re)};
+                l.a[k] = {W::sub(a.re, b.im), W::add(a.im, b.re)};
             }
-            const CV* c = run_line(inv_[2], la, lb);
+            const CV* c = run_line(inv_[2], l.a, l.b);
             for (int h = 0; h < (pair ? 2 : 1); ++h) {
                 const std::int64_t yy = y + h;
                 for (std::int64_t x0 = 0; x0 < block.x; x0 += kLanes) {
@@ -434,16 +473,17 @@ void LaneFft::inverse(const float* const* src, std::int64_t block_stride, int co
                             const int ni = static_cast<int>(n);
                             W::store_first(p, t.add ? W::add(W::load_first(p, ni), r[g]) : r[g], ni);
                         } else {
-                            W::store(scatter, r[g]);
+                            W::store(l.gather, r[g]);
                             for (std::int64_t x = 0; x < n; ++x) {
                                 float& d = p[x * t.stride.x];
-                                d = t.add ? d + scatter[x] : scatter[x];
+                                d = t.add ? d + l.gather[x] : l.gather[x];
                             }
                         }
                     }
                 }
             }
         }
+    });
 }
 
 }  // namespace znn::conv

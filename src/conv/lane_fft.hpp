@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "simd.hpp"
+#include "znn/core/parallel_for.hpp"
 #include "znn/core/vec3.hpp"
 
 namespace znn::conv {
@@ -64,23 +65,29 @@ public:
     const core::Vec3i& n() const noexcept { return n_; }
     std::int64_t freqs() const noexcept { return freqs_; }
     std::int64_t blocks() const noexcept { return (freqs_ + kLanes - 1) / kLanes; }
-    /// Floats of working memory forward() and inverse() need (per concurrent caller, 64-byte aligned).
-    std::int64_t work_floats() const noexcept;
+    /// Floats of working memory forward() and inverse() need (per concurrent caller, 64-byte
+    /// aligned), when they run on `threads` threads.
+    std::int64_t work_floats(int threads = 1) const noexcept;
 
     /// Spectra of `count` (≤ kLanes) volumes, each times `scale`. Spectrum g goes to dst[g] in block
     /// layout: block b at dst[g] + b·block_stride (kLanes real parts, then kLanes imaginary parts;
     /// frequencies beyond freqs() are zero). `block` bounds the non-zero part of every volume
     /// (a pruned transform: the block's rows and planes only). With `streaming` the spectra are
-    /// written past the caches (for arrays far larger than the last-level cache).
+    /// written past the caches (for arrays far larger than the last-level cache). With `threads`
+    /// every pass is split over them (for when there are fewer batches than threads); `work` must
+    /// then hold work_floats(threads->threads()).
     void forward(const LaneVolume* src, int count, const core::Vec3i& block, float scale, float* const* dst,
-                 std::int64_t block_stride, float* work, bool streaming = false) const;
+                 std::int64_t block_stride, float* work, bool streaming = false, core::ParallelFor* threads = nullptr) const;
 
     /// The inverse of `count` spectra in block layout (read from src[g] + b·block_stride), times
-    /// `scale`; only the `block` at the origin is computed, and written (or added) to dst[g].
+    /// `scale`; only the `block` at the origin is computed, and written (or added) to dst[g]. With
+    /// `threads`, as in forward(), and then no two targets may overlap (rows run concurrently).
     void inverse(const float* const* src, std::int64_t block_stride, int count, const core::Vec3i& block, float scale,
-                 const LaneTarget* dst, float* work) const;
+                 const LaneTarget* dst, float* work, core::ParallelFor* threads = nullptr) const;
 
 private:
+    std::int64_t line_floats() const noexcept;  // one thread's line buffers
+
     core::Vec3i n_;
     std::int64_t nxc_;
     std::int64_t freqs_;

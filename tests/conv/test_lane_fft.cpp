@@ -10,6 +10,7 @@
 #include "znn/core/aligned.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
+#include "znn/sched/thread_pool.hpp"
 
 using namespace znn;
 using conv::LaneFft;
@@ -170,6 +171,61 @@ TEST(LaneFft, InverseMatchesFftwOnTheKeptBlockAndAddsThroughAnyStrides)
                                 << "lane " << g << " at " << z << "," << y << "," << x;
                         }
             }
+        }
+    }
+}
+
+TEST(LaneFft, PassesSplitOverThreadsGiveIdenticalResults)
+{
+    sched::ThreadPool pool(3);
+    core::Rng rng = core::Rng::stream(5, 0, core::RngPurpose::Test);
+    for (const Case& c : kCases) {
+        SCOPED_TRACE(core::to_string(c.n) + " block " + core::to_string(c.block));
+        const LaneFft lanes(c.n);
+        core::AlignedBuffer<float> serial_work(static_cast<std::size_t>(lanes.work_floats()));
+        core::AlignedBuffer<float> shared_work(static_cast<std::size_t>(lanes.work_floats(pool.threads())));
+        const int count = 7;
+        std::vector<std::vector<float>> volumes;
+        std::vector<conv::LaneVolume> src(count);
+        for (int g = 0; g < count; ++g) {
+            volumes.push_back(random_volume(c.n, c.block, rng));
+            src[static_cast<std::size_t>(g)] = {volumes.back().data(), {c.n.y * c.n.x, c.n.x, 1}, c.block};
+        }
+        const std::int64_t stride = count * LaneFft::kBlockFloats;
+        core::AlignedBuffer<float> one(static_cast<std::size_t>(lanes.blocks() * stride)), many(one.size());
+        std::vector<float*> dst_one, dst_many;
+        for (int g = 0; g < count; ++g) {
+            dst_one.push_back(one.data() + g * LaneFft::kBlockFloats);
+            dst_many.push_back(many.data() + g * LaneFft::kBlockFloats);
+        }
+        lanes.forward(src.data(), count, c.block, 0.5f, dst_one.data(), stride, serial_work.data());
+        lanes.forward(src.data(), count, c.block, 0.5f, dst_many.data(), stride, shared_work.data(), true, &pool);
+        ASSERT_TRUE(std::equal(one.begin(), one.end(), many.begin()));
+
+        std::vector<std::vector<float>> out_one, out_many;
+        std::vector<conv::LaneTarget> t_one(count), t_many(count);
+        std::vector<const float*> spectra;
+        for (int g = 0; g < count; ++g) {
+            spectra.push_back(one.data() + g * LaneFft::kBlockFloats);
+            out_one.emplace_back(static_cast<std::size_t>(c.block.product()), 1.0f);
+            out_many.emplace_back(static_cast<std::size_t>(c.block.product()), 1.0f);
+            const Vec3i st{c.block.y * c.block.x, c.block.x, 1};
+            t_one[static_cast<std::size_t>(g)] = {out_one.back().data(), st, c.block, g % 2 == 1};
+            t_many[static_cast<std::size_t>(g)] = {out_many.back().data(), st, c.block, g % 2 == 1};
+        }
+        lanes.inverse(spectra.data(), stride, count, c.block, 2.0f, t_one.data(), serial_work.data());
+        lanes.inverse(spectra.data(), stride, count, c.block, 2.0f, t_many.data(), shared_work.data(), &pool);
+        for (int g = 0; g < count; ++g) {
+            ASSERT_EQ(out_one[static_cast<std::size_t>(g)], out_many[static_cast<std::size_t>(g)]) << "lane " << g;
+            // forward then inverse (scale 0.5 · 2 / N) gives the volume back, plus 1 where added
+            const double n = static_cast<double>(c.n.product());
+            for (std::int64_t z = 0; z < c.block.z; ++z)
+                for (std::int64_t y = 0; y < c.block.y; ++y)
+                    for (std::int64_t x = 0; x < c.block.x; ++x) {
+                        const float v = volumes[static_cast<std::size_t>(g)][static_cast<std::size_t>((z * c.n.y + y) * c.n.x + x)];
+                        const float got = out_one[static_cast<std::size_t>(g)][static_cast<std::size_t>((z * c.block.y + y) * c.block.x + x)];
+                        ASSERT_NEAR(got / n - (g % 2 == 1 ? 1.0 / n : 0.0), v, 1e-5) << "lane " << g;
+                    }
         }
     }
 }
