@@ -117,6 +117,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
     if (vm->count("fft-tile")) ctx.fft_tile = parse_vec3_option("fft-tile", (*vm)["fft-tile"].as<std::string>());
     conv::ConvAlgo chosen = *algo;
     std::string choice_note;
+    const auto build_start = std::chrono::steady_clock::now();  // choice and tuning (tiles, transforms)
     if (chosen == conv::ConvAlgo::Auto) {
         conv::ConvSelector selector(ctx, log.get());
         const conv::Selection s = selector.choose(p, conv::Usage::Training);
@@ -124,6 +125,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         choice_note = s.summary;
     }
     auto engine = conv::make_engine(chosen, p, ctx);
+    const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
 
     core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
     const tensor::Tensor<float> in = random_tensor({p.batch * p.in_channels, p.in_size}, rng);
@@ -165,7 +167,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
        << ",\"out_size\":" << json_vec(p.out_size()) << ",\"kernel\":" << json_vec(p.kernel)
        << ",\"dilation\":" << json_vec(p.dilation) << ",\"threads\":" << pool.threads() << ",\"iters\":" << iters
        << ",\"median_s\":" << t.median << ",\"min_s\":" << t.min << ",\"max_s\":" << t.max << ",\"gflops\":" << gflops
-       << ",\"engine\":\"" << engine->describe() << "\",\"cached_bytes\":" << engine->cached_bytes() << ",\"plan_s\":" << plans.planning_seconds();
+       << ",\"engine\":\"" << engine->describe() << "\",\"cached_bytes\":" << engine->cached_bytes() << ",\"build_s\":" << build_seconds;
     if (!choice_note.empty()) os << ",\"auto\":\"" << choice_note << "\"";
     const auto phases_after = engine->phase_seconds();
     if (!phases_after.empty()) {

@@ -5,7 +5,8 @@
 // out(q·s + r). So every (image, phase) pair is a dense problem, and all of them share the kernel.
 //
 // Tiling: each dense output is cut into tiles of t voxels per axis; a tile needs t + K − 1 input
-// voxels, and n = t + K − 1 is chosen among sizes FFTW transforms fast (measured). Then:
+// voxels, and n = t + K − 1 is chosen among sizes the transforms (lane_fft.hpp) are fast at,
+// by measurement. Then:
 //  - every input tile is transformed once (r2c, n³) and reused by all F_out outputs;
 //  - every kernel is transformed once per weight version (scaled by 1/n³) and reused by all tiles;
 //  - per frequency, the outputs are one complex matrix product Y = W · X of (F_out × F_in) by
@@ -23,10 +24,8 @@
 //    the same buffer, else it is recomputed.
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "engines.hpp"
@@ -396,7 +395,6 @@ public:
           shift_phase_(make_shift_phase(t_, +1.0)),
           unshift_phase_(make_shift_phase(t_, -1.0))
     {
-        (void)context;
         for (int i = 0; i < threads_.threads(); ++i)
             work_.emplace_back(static_cast<std::size_t>(lanes_.work_floats(threads_.threads())), core::Init::Uninitialized);
     }
@@ -430,7 +428,7 @@ public:
                 const std::int64_t j = first + g;
                 src[g] = y_.at(0, j);
                 const Region r = output_region(t_.at(j / fout), j % fout, out.strides());
-                dst[g] = {r.empty() ? nullptr : out.data() + r.offset, r.stride, r.valid, add};
+                dst[g] = {r.first_voxel(out), r.stride, r.valid, add};
             }
             lanes_.inverse(src, y_.count * kBlockFloats, count, t_.tile, 1.0f, dst, work, inner);
         });
@@ -485,32 +483,40 @@ private:
         Vec3i stride;
         Vec3i valid;
         bool empty() const { return valid.min_component() <= 0; }
+        /// The tile's first voxel in `view`, or null when none exists.
+        template <class T>
+        T* first_voxel(TensorView<T> view) const
+        {
+            return empty() ? nullptr : view.data() + offset;
+        }
     };
 
     /// The n³ input voxels of a tile (its transform's input), in a view of the input's shape.
     Region input_region(const Tiling::Tile& tile, std::int64_t i, const tensor::Strides4& st) const
     {
-        const Vec3i& s = t_.dilation;
-        const Vec3i first = tile.origin * s + tile.phase;
-        Region r;
-        r.stride = {s.z * st.z, s.y * st.y, s.x};
-        for (int a = 0; a < 3; ++a)
-            r.valid[a] = std::clamp<std::int64_t>(ceil_div(t_.in_size[a] - first[a], s[a]), 0, t_.n[a]);
-        if (!r.empty()) r.offset = (tile.image * problem().in_channels + i) * st.c + first.z * st.z + first.y * st.y + first.x;
-        return r;
+        const Vec3i first = tile.origin * t_.dilation + tile.phase;
+        Vec3i valid;
+        for (int a = 0; a < 3; ++a) valid[a] = std::clamp<std::int64_t>(ceil_div(t_.in_size[a] - first[a], t_.dilation[a]), 0, t_.n[a]);
+        return region(first, tile.image * problem().in_channels + i, st, valid);
     }
 
     /// The t³ output voxels of a tile, in a view of the output's shape.
     Region output_region(const Tiling::Tile& tile, std::int64_t o, const tensor::Strides4& st) const
     {
-        const Vec3i& s = t_.dilation;
-        const Vec3i first = tile.origin * s + tile.phase;
-        Region r;
-        r.stride = {s.z * st.z, s.y * st.y, s.x};
+        const Vec3i first = tile.origin * t_.dilation + tile.phase;
+        Vec3i valid;
         for (int a = 0; a < 3; ++a)
-            r.valid[a] = std::clamp<std::int64_t>(
-                std::min(ceil_div(t_.out_size[a] - first[a], s[a]), t_.sub_out[a] - tile.origin[a]), 0, t_.tile[a]);
-        if (!r.empty()) r.offset = (tile.image * problem().out_channels + o) * st.c + first.z * st.z + first.y * st.y + first.x;
+            valid[a] = std::clamp<std::int64_t>(
+                std::min(ceil_div(t_.out_size[a] - first[a], t_.dilation[a]), t_.sub_out[a] - tile.origin[a]), 0, t_.tile[a]);
+        return region(first, tile.image * problem().out_channels + o, st, valid);
+    }
+
+    /// The region of `valid` voxels from voxel `first` of `channel`, taps dilation apart.
+    Region region(const Vec3i& first, std::int64_t channel, const tensor::Strides4& st, const Vec3i& valid) const
+    {
+        const Vec3i& s = t_.dilation;
+        Region r{0, {s.z * st.z, s.y * st.y, s.x}, valid};
+        if (!r.empty()) r.offset = channel * st.c + first.z * st.z + first.y * st.y + first.x;
         return r;
     }
 
@@ -526,7 +532,7 @@ private:
             for (int g = 0; g < count; ++g) {
                 const std::int64_t j = first + g;
                 const Region r = region_of(t_.at(j / maps), j % maps);
-                src[g] = {r.empty() ? nullptr : view.data() + r.offset, r.stride, r.valid};
+                src[g] = {r.first_voxel(view), r.stride, r.valid};
                 dst[g] = spectra.at(0, j);
             }
             lanes_.forward(src, count, block, 1.0f, dst, spectra.count * kBlockFloats, work, false, inner);
@@ -647,7 +653,7 @@ private:
                         const std::int64_t tile = image_phase * per_phase + (first + g) % per_phase;
                         src[g] = z_.at(0, tile * fin + i);
                         const Region r = input_region(t_.at(tile), i, grad_in.strides());
-                        dst[g] = {r.empty() ? nullptr : grad_in.data() + r.offset, r.stride, r.valid, true};
+                        dst[g] = {r.first_voxel(grad_in), r.stride, r.valid, true};
                     }
                     lanes_.inverse(src, z_.count * kBlockFloats, count, t_.n, 1.0f, dst, work);
                 }

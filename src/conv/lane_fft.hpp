@@ -8,8 +8,9 @@
 // writes interleaved complex, so each FFTW transform was followed by a reshuffle into blocks; the
 // two together cost 54% of a training step of a 40 → 40, 7³ layer (perf). Here every butterfly
 // works on whole registers (lane g = volume g), lines are transformed in L1, and the spectra leave
-// in block layout through in-register transposes. FFTW remains the engine's reference in the tests
-// and the transform of sizes this code does not beat (the engine measures both).
+// in block layout through in-register transposes. FFTW is the reference these transforms are tested
+// against; it is faster only for volumes whose 16-lane batch outgrows L2 (64³), which the engine's
+// tiling, ranked by measured times of this code, does not choose.
 //
 // Spectra are the r2c half-spectra of n.z × n.y × n.x volumes, n.z · n.y · (n.x/2 + 1) complex
 // values in C order, unnormalised (forward sign −1, inverse +1), exactly as FFTW's r2c/c2r.

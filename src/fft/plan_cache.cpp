@@ -2,7 +2,6 @@
 
 #include <fftw3.h>
 
-#include <chrono>
 #include <sstream>
 
 #include "znn/core/aligned.hpp"
@@ -121,12 +120,6 @@ std::size_t PlanCache::size() const
     return plans_.size();
 }
 
-double PlanCache::planning_seconds() const
-{
-    const std::lock_guard lock(mutex_);
-    return planning_seconds_;
-}
-
 const Plan& PlanCache::get(const PlanSpec& spec)
 {
     const std::lock_guard lock(mutex_);
@@ -146,7 +139,6 @@ const Plan& PlanCache::get(const PlanSpec& spec)
     const auto loops = to_fftw(spec.howmany);
     const bool preserve = spec.kind != TransformKind::C2R && !spec.in_place;
     const unsigned flags = rigor_flag(rigor_) | (preserve ? FFTW_PRESERVE_INPUT : 0u);
-    const auto start = std::chrono::steady_clock::now();
     fftwf_plan p = nullptr;
     {
         const std::lock_guard planner(planner_mutex());
@@ -169,36 +161,8 @@ const Plan& PlanCache::get(const PlanSpec& spec)
             break;
         }
     }
-    planning_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!p) throw core::InternalError("FFTW could not plan " + spec.to_string());
     return *plans_.emplace(spec, std::make_unique<Plan>(p)).first->second;
-}
-
-double PlanCache::r2c_seconds(const core::Vec3i& n)
-{
-    const std::array<std::int64_t, 3> key{n.z, n.y, n.x};
-    {
-        const std::lock_guard lock(mutex_);
-        if (auto it = r2c_seconds_.find(key); it != r2c_seconds_.end()) return it->second;
-    }
-    const Plan& plan = get(PlanSpec::r2c_3d(n));
-    const std::int64_t count = n.product();
-    core::AlignedBuffer<float> real(static_cast<std::size_t>(count));
-    core::AlignedBuffer<cfloat> spectrum(static_cast<std::size_t>(n.z * n.y * (n.x / 2 + 1)));
-    for (std::int64_t i = 0; i < count; ++i) real[static_cast<std::size_t>(i)] = static_cast<float>(i % 7) * 0.25f;
-    // Repeat until ~2 ms have passed, 5 rounds, keep the fastest round (the least disturbed).
-    int reps = 1;
-    double best = 1e30;
-    for (int round = 0; round < 5; ++round) {
-        const auto start = std::chrono::steady_clock::now();
-        for (int r = 0; r < reps; ++r) plan.r2c(real.data(), spectrum.data());
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        best = std::min(best, seconds / reps);
-        if (seconds < 2e-3) reps = std::min(reps * 4, 4096);
-    }
-    const std::lock_guard lock(mutex_);
-    r2c_seconds_[key] = best;
-    return best;
 }
 
 void init_fftw_threads()

@@ -89,14 +89,13 @@ TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
                     s.stride = {c.n.y * c.n.x, c.n.x, 1};
                 }
             }
-            // Spectra of lane g interleaved with other data (block stride 3 blocks), as in the engine.
-            const std::int64_t stride = 3 * LaneFft::kBlockFloats;
-            core::AlignedBuffer<float> out(static_cast<std::size_t>(lanes.blocks() * stride + LaneFft::kBlockFloats), core::Init::Zero);
+            // Spectra side by side per block, as in the engine, plus one spare slot no lane may touch.
+            const std::int64_t stride = (count + 1) * LaneFft::kBlockFloats;
+            core::AlignedBuffer<float> out(static_cast<std::size_t>(lanes.blocks() * stride), core::Init::Zero);
             std::vector<float*> dst;
-            for (int g = 0; g < count; ++g) dst.push_back(out.data() + (g % 3) * LaneFft::kBlockFloats + (g / 3) * lanes.blocks() * 0);
-            // (lanes beyond 3 write over lanes 0-2's slots; only the last three written are checked)
+            for (int g = 0; g < count; ++g) dst.push_back(out.data() + g * LaneFft::kBlockFloats);
             lanes.forward(src.data(), count, c.block, scale, dst.data(), stride, work.data());
-            for (int g = std::max(0, count - 3); g < count; ++g) {
+            for (int g = 0; g < count; ++g) {
                 const auto expected = fftw_r2c(plans, volumes[static_cast<std::size_t>(g)], c.n);
                 double largest = 1e-3;
                 for (const auto& e : expected) largest = std::max(largest, double(std::abs(e)));
@@ -108,6 +107,9 @@ TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
                     ASSERT_NEAR(im, want.imag(), 2e-6 * largest) << "lane " << g << " frequency " << f;
                 }
             }
+            for (std::int64_t b = 0; b < lanes.blocks(); ++b)
+                for (int k = 0; k < LaneFft::kBlockFloats; ++k)
+                    ASSERT_EQ(out[static_cast<std::size_t>(b * stride + count * LaneFft::kBlockFloats + k)], 0.0f) << "spare slot written";
         }
     }
 }

@@ -56,7 +56,6 @@ TEST(PlanCache, ForwardAndInverseMatchTheDefinitionAndRoundTrip)
         for (std::size_t i = 0; i < real.size(); ++i) EXPECT_NEAR(back[i] / float(n.product()), real[i], 1e-5);
     }
     EXPECT_EQ(plans.size(), 6u);
-    EXPECT_GT(plans.r2c_seconds({8, 8, 8}), 0.0);
 }
 
 TEST(PlanCache, ManyThreadsPlanAndExecuteAtOnce)

@@ -20,7 +20,6 @@
 ///   fwd.r2c(real_tile, spectrum);   // from any thread
 /// @endcode
 
-#include <array>
 #include <complex>
 #include <cstdint>
 #include <map>
@@ -95,21 +94,13 @@ public:
     /// The plan for `spec`, planning it on first use (under the process-wide planner lock).
     const Plan& get(const PlanSpec& spec);
 
-    /// Seconds one out-of-place 3D r2c transform of real shape n takes on one thread, measured the
-    /// first time it is asked (planning included in the first call, not in the figure) and remembered.
-    double r2c_seconds(const core::Vec3i& n);
-
     PlanRigor rigor() const noexcept { return rigor_; }
     std::size_t size() const;
-    /// Total seconds spent planning so far.
-    double planning_seconds() const;
 
 private:
     PlanRigor rigor_;
     mutable std::mutex mutex_;
     std::map<PlanSpec, std::unique_ptr<Plan>> plans_;
-    std::map<std::array<std::int64_t, 3>, double> r2c_seconds_;
-    double planning_seconds_ = 0;
 };
 
 /// Initialises FFTW's thread support once per process (needed before FFTW-MPI; harmless otherwise).
