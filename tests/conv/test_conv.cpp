@@ -157,6 +157,17 @@ TEST_P(ConvEngines, ManyChannelsAndOneThread)
     check_against_naive(GetParam(), {1, 7, 48, {1, 9, 17}, {1, 5, 5}, {1, 2, 2}}, serial, plans, 6);
 }
 
+// Item counts that do not fill whole lane groups evenly over 2 threads: 40 kernels (3 groups of 16
+// become 4 of 10), 120 kernels, one input or one output map (the transform's passes split instead).
+TEST_P(ConvEngines, UnevenLaneGroupsOnTwoThreads)
+{
+    sched::ThreadPool pool(2);
+    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    check_against_naive(GetParam(), {1, 1, 40, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 7);
+    check_against_naive(GetParam(), {1, 40, 3, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 8);
+    check_against_naive(GetParam(), {1, 5, 8, {2, 9, 9}, {1, 3, 3}, {1, 2, 2}}, pool, plans, 9);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, ConvEngines, ::testing::Values(ConvAlgo::Direct, ConvAlgo::Fft),
                          [](const ::testing::TestParamInfo<ConvAlgo>& param) { return std::string(to_string(param.param)); });
 
