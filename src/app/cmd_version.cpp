@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "znn/conv/engine.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/dist/mpi_env.hpp"
 #include "znn/fft/fftw_info.hpp"
@@ -18,7 +19,7 @@ int run_version(const std::vector<std::string>& args, Context& context)
     CommandLine cli{"version",
                     "[options]",
                     "Prints the znn version and git commit, how it was built, and the versions of the MPI,\n"
-                    "FFTW, HDF5, libtiff and Boost libraries it runs with.",
+                    "FFTW, oneDNN, HDF5, libtiff and Boost libraries it runs with.",
                     po::options_description("Options"),
                     {}};
     add_common_options(cli.options);
@@ -37,6 +38,7 @@ int run_version(const std::vector<std::string>& args, Context& context)
                                                  ", " + std::to_string(context.comm.size()) + " rank(s)")
               << ")\n"
               << "FFTW:     " << fft::fftw_version() << "\n"
+              << "oneDNN:   " << conv::onednn_version() << "\n"
               << "HDF5:     " << io::hdf5_version() << " (parallel)\n"
               << "libtiff:  " << io::tiff_version() << "\n"
               << "Boost:    " << boost << "\n"

@@ -16,7 +16,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "engines.hpp"
 #include "znn/core/aligned.hpp"
@@ -234,6 +236,17 @@ private:
 };
 
 }  // namespace
+
+std::string onednn_version()
+{
+    const dnnl_version_t* v = dnnl_version();
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    std::string wait = policy ? std::string("wait policy ") + policy : "default wait policy";
+    if (spin) wait += std::string(", GOMP_SPINCOUNT ") + spin;
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+           " (OpenMP threads: " + wait + ")";
+}
 
 std::unique_ptr<ConvEngine> make_onednn_engine(const ConvProblem& problem, const ConvContext& context)
 {

@@ -126,4 +126,8 @@ std::optional<std::string> unsupported_reason(ConvAlgo algo, const ConvProblem& 
 /// An engine of `algo` (not Auto) for `problem`; throws InputError with the reason if unsupported.
 std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
 
+/// The oneDNN library the direct engine runs on, and how its OpenMP threads wait when idle
+/// (e.g. "3.0.0 (OpenMP threads: wait policy passive)").
+std::string onednn_version();
+
 }  // namespace znn::conv
