@@ -9,7 +9,8 @@
 // oneDNN computes a cross-correlation; znn's convolution is a true one (kernel flipped), so weights
 // are flipped on the way in and weight gradients on the way out. Dilation is oneDNN's "dilation"
 // plus one. oneDNN runs its own OpenMP threads: the engine sets their number to its ParallelFor's
-// and is called from one thread at a time, like every engine.
+// and is called from one thread at a time, like every engine. How idle OpenMP threads wait (a short
+// spin, then sleep, so that they leave the cores to the thread pool) is set at start-up, app/cli.cpp.
 
 #include <omp.h>
 
@@ -53,18 +54,24 @@ public:
         dst_plain_ = memory::desc(dims5(p.batch, p.out_channels, p.out_size()), memory::data_type::f32, Tag::ncdhw);
         w_plain_ = memory::desc(dims5(p.out_channels, p.in_channels, p.kernel), memory::data_type::f32, Tag::oidhw);
         const auto prop = context.usage == Usage::Training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-        const dnnl::convolution_forward::desc fwd(prop, dnnl::algorithm::convolution_direct, any(src_plain_.dims()),
-                                                  any(w_plain_.dims()), any(dst_plain_.dims()), strides, dilation, padding,
+        // 1×1×1 kernels on the planar layouts themselves: oneDNN runs them as one matrix product
+        // (gemm:jit) with no reorders, 3.4× faster than its blocked 1×1 kernel plus the reorders
+        // (120 → 3 maps over 24³, one thread: 0.56-0.62 against 2.0-2.1 ms).
+        const bool plain = p.kernel.product() == 1;
+        const memory::desc src_md = plain ? src_plain_ : any(src_plain_.dims());
+        const memory::desc dst_md = plain ? dst_plain_ : any(dst_plain_.dims());
+        const dnnl::convolution_forward::desc fwd(prop, dnnl::algorithm::convolution_direct, src_md,
+                                                  any(w_plain_.dims()), dst_md, strides, dilation, padding,
                                                   padding);
         fwd_pd_ = dnnl::convolution_forward::primitive_desc(fwd, engine_);
         fwd_ = dnnl::convolution_forward(fwd_pd_);
         if (context.usage == Usage::Training) {
-            const dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, any(src_plain_.dims()),
-                                                          any(w_plain_.dims()), any(dst_plain_.dims()), strides, dilation,
+            const dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, src_md,
+                                                          any(w_plain_.dims()), dst_md, strides, dilation,
                                                           padding, padding);
             bwd_data_pd_ = dnnl::convolution_backward_data::primitive_desc(bd, engine_, fwd_pd_);
-            const dnnl::convolution_backward_weights::desc bw(dnnl::algorithm::convolution_direct, any(src_plain_.dims()),
-                                                             any(w_plain_.dims()), any(dst_plain_.dims()), strides,
+            const dnnl::convolution_backward_weights::desc bw(dnnl::algorithm::convolution_direct, src_md,
+                                                             any(w_plain_.dims()), dst_md, strides,
                                                              dilation, padding, padding);
             bwd_weights_pd_ = dnnl::convolution_backward_weights::primitive_desc(bw, engine_, fwd_pd_);
         }
