@@ -41,8 +41,9 @@ int bench_net(const std::vector<std::string>& args, Context& context)
                     "Times a whole network on random data: training steps (forward, backward and the weight\n"
                     "update) or forward passes, and prints one JSON line: the median, fastest and slowest\n"
                     "iteration, output voxels per second, the median time of every node and edge group with the\n"
-                    "convolution each conv group uses, and the share of an iteration spent outside them\n"
-                    "(scheduling and bookkeeping).",
+                    "convolution each conv group uses (for FFT layers with the mean seconds per iteration of\n"
+                    "each phase: transforms, products, inverses), and the share of an iteration spent outside\n"
+                    "them (scheduling and bookkeeping).",
                     po::options_description("Options"), {}};
     cli.options.add_options()
         ("net", po::value<std::string>()->required(), "the network (.znn, positional)")
@@ -102,6 +103,9 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     std::vector<double> seconds, updates;
     std::map<std::string, std::vector<double>> group_fwd, group_bwd;
     std::map<std::string, std::string> how;
+    // Engine phases: seconds so far after the warm-up, and after the last timed iteration.
+    std::map<std::string, std::map<std::string, double>> phases_before;
+    std::map<std::string, std::vector<std::pair<std::string, double>>> phases_after;
     std::vector<std::string> order;
     for (int i = -1; i < iters; ++i) {
         const auto start = std::chrono::steady_clock::now();
@@ -116,7 +120,11 @@ int bench_net(const std::vector<std::string>& args, Context& context)
             update_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - u).count();
         }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (i < 0) continue;
+        if (i < 0) {
+            for (const graph::GroupTime& t : net.timings())
+                for (const auto& [phase, seconds_so_far] : t.engine_phases) phases_before[t.group][phase] = seconds_so_far;
+            continue;
+        }
         seconds.push_back(s);
         updates.push_back(update_s);
         for (const graph::GroupTime& t : net.timings()) {
@@ -124,6 +132,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
             group_fwd[t.group].push_back(t.forward_s);
             group_bwd[t.group].push_back(t.backward_s);
             how[t.group] = t.how;
+            phases_after[t.group] = t.engine_phases;
         }
     }
     // Bookkeeping: what an iteration spends outside every group's work and the update.
@@ -167,6 +176,14 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         os << (k ? "," : "") << "{\"group\":\"" << json_escape(g) << "\",\"forward_s\":" << median(group_fwd[g])
            << ",\"backward_s\":" << median(group_bwd[g]);
         if (!how[g].empty()) os << ",\"conv\":\"" << json_escape(how[g]) << "\"";
+        if (!phases_after[g].empty()) {
+            os << ",\"phases_s\":{";
+            for (std::size_t q = 0; q < phases_after[g].size(); ++q) {
+                const auto& [phase, total] = phases_after[g][q];
+                os << (q ? "," : "") << "\"" << json_escape(phase) << "\":" << (total - phases_before[g][phase]) / iters;
+            }
+            os << "}";
+        }
         os << "}";
     }
     os << "]}";

@@ -568,9 +568,9 @@ template <class T> std::vector<GroupTime> Network<T>::timings() const
             const auto& e = impl_->edges[static_cast<std::size_t>(k)];
             std::string how;
             if (e.spec->type == EdgeType::Conv) how = e.engine ? e.engine->describe() : std::string(conv::to_string(e.algo));
-            out.push_back({e.spec->name, e.forward_s, e.backward_s, how});
+            out.push_back({e.spec->name, e.forward_s, e.backward_s, how, e.engine ? e.engine->phase_seconds() : decltype(GroupTime::engine_phases){}});
         }
-        out.push_back({n.spec->name, n.forward_s, n.backward_s, ""});
+        out.push_back({n.spec->name, n.forward_s, n.backward_s, "", {}});
     }
     return out;
 }

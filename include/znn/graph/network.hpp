@@ -83,6 +83,8 @@ struct GroupTime {
     double forward_s = 0;
     double backward_s = 0;
     std::string how;  ///< conv edges: the algorithm and how the engine runs the layer
+    /// conv edges: the engine's seconds per phase since it was built (ConvEngine::phase_seconds)
+    std::vector<std::pair<std::string, double>> engine_phases;
 };
 
 /// @brief A network at one patch size and batch. Not thread-safe: one caller at a time.
