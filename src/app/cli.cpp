@@ -116,7 +116,8 @@ namespace {
 /// 150 -> 131 ms and wide 3³ net 56 -> 47 ms against the default; a 1×1×1 layer 1.8 ms by default,
 /// 3.0 ms passive, 0.35 ms with the short spin. libgomp reads its environment when it is loaded,
 /// before main(), so the process starts itself again with GOMP_SPINCOUNT set, unless the user set
-/// OMP_WAIT_POLICY or GOMP_SPINCOUNT. If that fails, it runs on as it is.
+/// OMP_WAIT_POLICY or GOMP_SPINCOUNT. If that fails, it runs on as it is. (Tools that follow a
+/// process by wrapping it, such as valgrind, lose it at the restart: set GOMP_SPINCOUNT under them.)
 void relaunch_with_short_openmp_spin(char** argv)
 {
     if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
