@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "engines.hpp"
@@ -647,7 +648,12 @@ private:
         // Otherwise (few maps) items are (image·phase, map group), as before.
         const std::int64_t images = t_.batch * t_.phases;
         const std::int64_t threads = threads_.threads();
-        const std::int64_t per_group = std::max<std::int64_t>(1, fin / (4 * threads));
+        // Maps per group: about fin / (4·threads), rounded down to a multiple of the maps that fill
+        // whole lane groups when there is one (4 tiles per phase: 4 maps, 16 transforms, not 5 maps in
+        // groups of 16 + 4, which cost as much as 16 + 16).
+        const std::int64_t lane_maps = kLanes / std::gcd<std::int64_t>(kLanes, t_.per_phase);
+        std::int64_t per_group = std::max<std::int64_t>(1, fin / (4 * threads));
+        if (per_group >= lane_maps) per_group -= per_group % lane_maps;
         const std::int64_t groups = ceil_div(fin, per_group);
         const bool by_maps = groups >= 2 * threads || images == 1;
         const std::int64_t image_span = by_maps ? images : 1;  // images and phases per item
