@@ -639,13 +639,13 @@ private:
                 for (std::int64_t c = begin; c < end; ++c) tensor::fill(grad_in.channel(c), 0.0f);
             });
         }
-        // Overlap-add: tiles of one (image, phase, map) overlap, so each item is a group of maps, with
-        // its (tile, map) pairs transformed kLanes at a time by one thread. Groups are made small enough
-        // for every thread to get several. An item spans every image and phase of its maps when there
-        // are enough groups: with dilation, the phases of one map interleave voxel by voxel, and two
-        // threads on neighbouring phases of the same maps would share every cache line they write
-        // (measured: this step's time 3.0 ms, 6-11.6 ms in runs where the threads fell into step).
-        // Otherwise (few maps) items are (image·phase, map group), as before.
+        // Overlap-add: tiles of one (image, phase, map) overlap, so each item is a group of maps whose
+        // tiles one thread adds up. Groups are made small enough for every thread to get several. An
+        // item spans every image and phase of its maps when there are enough groups: with dilation,
+        // the phases of one map interleave voxel by voxel, and two threads on neighbouring phases of
+        // the same maps would share every cache line they write (measured: this step's time 3.0 ms,
+        // 6-11.6 ms in runs where the threads fell into step). With few maps, an item is one image and
+        // phase of a group.
         const std::int64_t images = t_.batch * t_.phases;
         const std::int64_t threads = threads_.threads();
         // Maps per group: about fin / (4·threads), rounded down to a multiple of the maps that fill
@@ -655,33 +655,38 @@ private:
         std::int64_t per_group = std::max<std::int64_t>(1, fin / (4 * threads));
         if (per_group >= lane_maps) per_group -= per_group % lane_maps;
         const std::int64_t groups = ceil_div(fin, per_group);
-        const bool by_maps = groups >= 2 * threads || images == 1;
-        const std::int64_t image_span = by_maps ? images : 1;  // images and phases per item
-        const std::int64_t per_phase = t_.per_phase;
+        const std::int64_t image_span = groups >= 2 * threads ? images : 1;  // images and phases per item
         threads_.run(groups * (images / image_span), 1, [&](std::int64_t begin, std::int64_t end, int thread) {
             float* work = work_[static_cast<std::size_t>(thread)].data();
             for (std::int64_t item = begin; item < end; ++item) {
                 const std::int64_t i0 = item % groups * per_group;
-                const std::int64_t maps = std::min(per_group, fin - i0);
                 const std::int64_t first_image = item / groups * image_span;
-                for (std::int64_t image_phase = first_image; image_phase < first_image + image_span; ++image_phase) {
-                    const std::int64_t pairs = maps * per_phase;  // pair = map·per_phase + tile in the phase
-                    for (std::int64_t first = 0; first < pairs; first += kLanes) {
-                        const int count = static_cast<int>(std::min<std::int64_t>(kLanes, pairs - first));
-                        const float* src[kLanes];
-                        LaneTarget dst[kLanes];
-                        for (int g = 0; g < count; ++g) {
-                            const std::int64_t i = i0 + (first + g) / per_phase;
-                            const std::int64_t tile = image_phase * per_phase + (first + g) % per_phase;
-                            src[g] = z_.at(0, tile * fin + i);
-                            const Region r = input_region(t_.at(tile), i, grad_in.strides());
-                            dst[g] = {r.first_voxel(grad_in), r.stride, r.valid, true};
-                        }
-                        lanes_.inverse(src, z_.count * kBlockFloats, count, t_.n, 1.0f, dst, work);
-                    }
-                }
+                for (std::int64_t image_phase = first_image; image_phase < first_image + image_span; ++image_phase)
+                    add_input_gradient_tiles(image_phase, i0, std::min(per_group, fin - i0), grad_in, work);
             }
         });
+    }
+
+    /// Adds the inverse of Z for every tile of one image and phase and maps [i0, i0 + maps) to grad_in,
+    /// kLanes (tile, map) pairs at a time.
+    void add_input_gradient_tiles(std::int64_t image_phase, std::int64_t i0, std::int64_t maps, TensorView<float> grad_in,
+                                  float* work) const
+    {
+        const std::int64_t fin = problem().in_channels, per_phase = t_.per_phase;
+        const std::int64_t pairs = maps * per_phase;  // pair = map·per_phase + tile in the phase
+        for (std::int64_t first = 0; first < pairs; first += kLanes) {
+            const int count = static_cast<int>(std::min<std::int64_t>(kLanes, pairs - first));
+            const float* src[kLanes];
+            LaneTarget dst[kLanes];
+            for (int g = 0; g < count; ++g) {
+                const std::int64_t i = i0 + (first + g) / per_phase;
+                const std::int64_t tile = image_phase * per_phase + (first + g) % per_phase;
+                src[g] = z_.at(0, tile * fin + i);
+                const Region r = input_region(t_.at(tile), i, grad_in.strides());
+                dst[g] = {r.first_voxel(grad_in), r.stride, r.valid, true};
+            }
+            lanes_.inverse(src, z_.count * kBlockFloats, count, t_.n, 1.0f, dst, work);
+        }
     }
 
     /// G[o][i] = Σ_tile conj(H[tile][o]) · X[tile][i], one inverse per kernel. Done in chunks of output
