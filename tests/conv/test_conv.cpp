@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "znn/conv/engine.hpp"
 #include "znn/conv/naive.hpp"
@@ -43,7 +44,7 @@ struct Case {
 
 /// Runs all three passes of `algo` and of naive on the same data, overwrite and accumulate modes.
 void check_against_naive(ConvAlgo algo, const ConvProblem& p, core::ParallelFor& threads, fft::PlanCache& plans,
-                         std::uint64_t seed)
+                         std::uint64_t seed, std::optional<core::Vec3i> fft_tile = std::nullopt)
 {
     SCOPED_TRACE(std::string(to_string(algo)) + " " + p.to_string());
     core::Rng rng = core::Rng::stream(seed, 0, core::RngPurpose::Test);
@@ -51,6 +52,7 @@ void check_against_naive(ConvAlgo algo, const ConvProblem& p, core::ParallelFor&
     const Tensor<float> w = random_tensor({p.out_channels * p.in_channels, p.kernel}, rng);
     const Tensor<float> gout = random_tensor({p.batch * p.out_channels, p.out_size()}, rng);
     ConvContext ctx{threads, plans};
+    ctx.fft_tile = fft_tile;
     auto engine = make_engine(algo, p, ctx);
     auto oracle = make_engine(ConvAlgo::Naive, p, ctx);
     const Weights weights{w.view(), 1};
@@ -166,6 +168,9 @@ TEST_P(ConvEngines, UnevenLaneGroupsOnTwoThreads)
     check_against_naive(GetParam(), {1, 1, 40, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 7);
     check_against_naive(GetParam(), {1, 40, 3, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 8);
     check_against_naive(GetParam(), {1, 5, 8, {2, 9, 9}, {1, 3, 3}, {1, 2, 2}}, pool, plans, 9);
+    // Dilated, 4 phases of 4 tiles each, 32 input maps: the input-gradient inverse takes groups of 4 maps
+    // (whole lane groups), each over every phase.
+    check_against_naive(GetParam(), {1, 32, 4, {1, 20, 20}, {1, 3, 3}, {1, 2, 2}}, pool, plans, 10, core::Vec3i{1, 4, 4});
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ConvEngines, ::testing::Values(ConvAlgo::Direct, ConvAlgo::Fft),
