@@ -13,6 +13,7 @@
 #include "znn/graph/network.hpp"
 #include "znn/sched/thread_pool.hpp"
 #include "znn/sched/trace.hpp"
+#include "znn/train/optimizer.hpp"
 
 namespace znn::app {
 namespace {
@@ -99,6 +100,12 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     }
     std::int64_t out_voxels = 0;
     for (const auto& [name, size] : shapes.output_sizes()) out_voxels += size.product() * batch;
+    // The training step's update: the original's SGD with momentum (train::Optimizer).
+    train::Optimizer optimizer({.kind = train::OptimizerKind::Sgd, .momentum = 0.9}, *net.parameter_store());
+    const auto update = [&] {
+        if (tracing.recording()) tracing.set_label("update");
+        optimizer.step(*net.parameter_store(), {1e-6, 1}, 1.0 / double(out_voxels), threads);
+    };
 
     std::vector<double> seconds, updates;
     std::map<std::string, std::vector<double>> group_fwd, group_bwd;
@@ -116,7 +123,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
             for (auto& [name, g] : gradients) tensor::copy(g.cview(), net.output_gradient(name));
             net.backward();
             const auto u = std::chrono::steady_clock::now();
-            net.update({1e-6, 0.9, 0}, 1.0 / double(out_voxels));
+            update();
             update_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - u).count();
         }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -152,7 +159,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         if (mode == "train") {
             for (auto& [name, g] : gradients) tensor::copy(g.cview(), net.output_gradient(name));
             net.backward();
-            net.update({1e-6, 0.9, 0}, 1.0 / double(out_voxels));
+            update();
         }
         const auto& segments = tracing.segments();
         tracing.set_recording(false);

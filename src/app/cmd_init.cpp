@@ -49,7 +49,7 @@ int run_init(const std::vector<std::string>& args, Context& context)
         model::NetworkFileMeta meta;
         std::ifstream text(spec.file);
         meta.net.assign(std::istreambuf_iterator<char>(text), {});
-        save_network(out, net, meta, (*vm)["stdio"].as<bool>());
+        save_network(out, net, meta, (*vm)["stdio"].as<bool>() ? model::Layout::Stdio : model::Layout::Root);
         log->info("wrote ", out, ": ", shapes.parameters(), " parameters of ", spec.file, ", seed ", (*vm)["seed"].as<std::uint64_t>());
     });
     return 0;

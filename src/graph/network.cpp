@@ -9,7 +9,6 @@
 #include "znn/conv/pool.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/graph/init.hpp"
 #include "znn/graph/transfer.hpp"
 #include "znn/sched/trace.hpp"
 
@@ -81,7 +80,9 @@ template <class T> struct Network<T>::Impl {
     std::vector<Node> nodes;  // topological order
     std::vector<Edge> edges;  // spec order
     std::map<std::string, int> node_index;
-    std::vector<Parameter> params;
+    std::shared_ptr<ParameterStore<T>> store;
+    std::vector<Parameter>& params;
+    GradientReady gradient_ready;
     Phase phase = Phase::Train;
     std::uint64_t iteration = 0;
     std::unique_ptr<conv::ConvSelector> own_selector;
@@ -98,8 +99,16 @@ template <class T> struct Network<T>::Impl {
         if (tracer && e.algo == conv::ConvAlgo::Direct) tracer->add_opaque(seconds_since(start), resources.threads.threads());
     }
 
-    Impl(const config::NetSpec& s, const NetShapes& sh, const NetworkOptions& o, NetworkResources r)
-        : spec(s), shapes(sh), options(o), resources(r)
+    static std::shared_ptr<ParameterStore<T>> store_for(const config::NetSpec& s, const NetShapes& sh, std::shared_ptr<ParameterStore<T>> given)
+    {
+        auto own = ParameterStore<T>::create(s, sh);
+        if (!given) return own;
+        ZNN_CHECK(given->same_layout(*own), "Network: the shared parameters belong to another network specification");
+        return given;
+    }
+
+    Impl(const config::NetSpec& s, const NetShapes& sh, const NetworkOptions& o, NetworkResources r, std::shared_ptr<ParameterStore<T>> given)
+        : spec(s), shapes(sh), options(o), resources(r), store(store_for(s, sh, std::move(given))), params(store->all())
     {
         ZNN_CHECK(o.batch >= 1, "Network: batch must be positive");
         tracer = dynamic_cast<sched::TracingFor*>(&resources.threads);
@@ -112,16 +121,7 @@ template <class T> struct Network<T>::Impl {
             if (ns.type != NodeType::Input) n.grad = Tensor<T>(B * ns.maps, ns.size);
             if (ns.type == NodeType::Transfer) {
                 n.transfer = Transfer::of(*n.spec);
-                Parameter p;
-                p.group = ns.name;
-                p.values = Tensor<T>(1, {1, 1, ns.maps});
-                p.gradient = Tensor<T>(1, {1, 1, ns.maps});
-                p.momentum = Tensor<T>(1, {1, 1, ns.maps});
-                p.learning = n.spec->learning;
-                p.init = n.spec->bias_init;
-                p.seeding = n.spec->seeding;
-                n.bias = static_cast<int>(params.size());
-                params.push_back(std::move(p));
+                n.bias = static_cast<int>(store->index(ns.name));
             }
             if (ns.type == NodeType::Maxout) n.winner = Tensor<std::uint8_t>(B * ns.maps, ns.size);
             node_index[ns.name] = static_cast<int>(nodes.size());
@@ -138,20 +138,7 @@ template <class T> struct Network<T>::Impl {
             switch (e.spec->type) {
             case EdgeType::Conv: {
                 e.problem = {B, es.in_maps, es.out_maps, es.in_size, es.window, es.dilation};
-                Parameter p;
-                p.group = e.spec->name;
-                p.is_kernel = true;
-                p.values = Tensor<T>(es.out_maps * es.in_maps, es.window);
-                p.gradient = Tensor<T>(es.out_maps * es.in_maps, es.window);
-                p.momentum = Tensor<T>(es.out_maps * es.in_maps, es.window);
-                p.learning = e.spec->learning;
-                p.repeat = e.spec->repeat;
-                p.init = e.spec->init;
-                p.fan_in = double(es.in_maps * es.window.product());
-                p.fan_out = double(es.out_maps * es.window.product());
-                p.seeding = e.spec->seeding;
-                e.kernel = static_cast<int>(params.size());
-                params.push_back(std::move(p));
+                e.kernel = static_cast<int>(store->index(e.spec->name));
                 break;
             }
             case EdgeType::MaxFilter:
@@ -359,6 +346,7 @@ template <class T> struct Network<T>::Impl {
                 if (data) conv::naive::backward_data<T>(e.problem, g, w.values.cview(), from.grad.view(), mode);
                 conv::naive::backward_weights<T>(e.problem, from.value.cview(), g, w.gradient.view(), Accumulate::Overwrite);
             }
+            if (gradient_ready) gradient_ready(static_cast<std::size_t>(e.kernel));
             break;
         }
         case EdgeType::MaxFilter:
@@ -436,64 +424,18 @@ template <class T> struct Network<T>::Impl {
                     for (std::int64_t c = m; c < n.grad.channels(); c += maps) sum += sums[static_cast<std::size_t>(c)];
                     b.gradient.data()[m] = static_cast<T>(sum);
                 }
+                if (gradient_ready) gradient_ready(static_cast<std::size_t>(n.bias));
             }
             n.backward_s += seconds_since(start);
             for (const int k : n.in_edges) edge_backward(edges[static_cast<std::size_t>(k)], n);
         }
     }
-
-    // ---- update -------------------------------------------------------------------------------
-
-    void update(const LearningRate& rate, double scale)
-    {
-        if (tracer) tracer->set_label("update");
-        resources.threads.run(static_cast<std::int64_t>(params.size()), 1, [&](std::int64_t begin, std::int64_t end, int) {
-            for (std::int64_t i = begin; i < end; ++i) update_one(params[static_cast<std::size_t>(i)], rate, scale);
-        });
-    }
-
-    static void update_one(Parameter& p, const LearningRate& rate, double scale)
-    {
-        const double eta = p.learning.eta.value_or(rate.eta), m = p.learning.momentum.value_or(rate.momentum),
-                     wd = p.learning.weight_decay.value_or(rate.weight_decay);
-        T* w = p.values.data();
-        T* v = p.momentum.data();
-        const T* g = p.gradient.data();
-        const std::int64_t n = p.values.count();
-        if (m == 0) {
-            const T keep = static_cast<T>(1 - eta * wd), step = static_cast<T>(eta * scale);
-            for (std::int64_t i = 0; i < n; ++i) w[i] = w[i] * keep - step * g[i];
-        } else {
-            const T mm = static_cast<T>(m), step = static_cast<T>(eta * scale), decay = static_cast<T>(eta * wd);
-            for (std::int64_t i = 0; i < n; ++i) {
-                v[i] = mm * v[i] - step * g[i] - decay * w[i];
-                w[i] += v[i];
-            }
-        }
-        if (p.is_kernel && p.repeat != Vec3i{1, 1, 1}) tie(p);
-        ++p.version;
-    }
-
-    /// Replaces every repeat-sized block of each kernel by its mean.
-    static void tie(Parameter& p)
-    {
-        const Vec3i K = p.values.size(), r = p.repeat;
-        for (std::int64_t c = 0; c < p.values.channels(); ++c)
-            for (std::int64_t bz = 0; bz < K.z; bz += r.z)
-                for (std::int64_t by = 0; by < K.y; by += r.y)
-                    for (std::int64_t bx = 0; bx < K.x; bx += r.x) {
-                        const auto block = p.values.box({{bz, by, bx}, r}).channel(c);
-                        T sum = 0;
-                        block.for_each([&](T& v) { sum += v; });
-                        const T mean = sum / static_cast<T>(r.product());
-                        block.for_each([&](T& v) { v = mean; });
-                    }
-    }
 };
 
 template <class T>
-Network<T>::Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources)
-    : impl_(std::make_unique<Impl>(spec, shapes, options, resources))
+Network<T>::Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources,
+                    std::shared_ptr<ParameterStore<T>> parameters)
+    : impl_(std::make_unique<Impl>(spec, shapes, options, resources, std::move(parameters)))
 {
 }
 
@@ -503,26 +445,16 @@ template <class T> const config::NetSpec& Network<T>::spec() const noexcept { re
 template <class T> const NetShapes& Network<T>::shapes() const noexcept { return impl_->shapes; }
 template <class T> std::int64_t Network<T>::batch() const noexcept { return impl_->options.batch; }
 
-template <class T> void Network<T>::initialize(std::uint64_t seed)
-{
-    for (Parameter& p : impl_->params) {
-        tensor::fill(p.momentum.view(), T(0));
-        if (p.init) initialize_values<T>(p.values.span(), *p.init, p.fan_in, p.fan_out, seed, p.group);
-        else tensor::fill(p.values.view(), T(0));
-        if (p.is_kernel && p.repeat != Vec3i{1, 1, 1}) Impl::tie(p);
-        ++p.version;
-    }
-}
+template <class T> void Network<T>::initialize(std::uint64_t seed) { impl_->store->initialize(seed); }
 
 template <class T> std::vector<typename Network<T>::Parameter>& Network<T>::parameters() noexcept { return impl_->params; }
 template <class T> const std::vector<typename Network<T>::Parameter>& Network<T>::parameters() const noexcept { return impl_->params; }
 
-template <class T> typename Network<T>::Parameter* Network<T>::parameter(const std::string& group)
-{
-    for (Parameter& p : impl_->params)
-        if (p.group == group) return &p;
-    return nullptr;
-}
+template <class T> typename Network<T>::Parameter* Network<T>::parameter(const std::string& group) { return impl_->store->find(group); }
+
+template <class T> const std::shared_ptr<ParameterStore<T>>& Network<T>::parameter_store() const noexcept { return impl_->store; }
+
+template <class T> void Network<T>::set_gradient_ready(GradientReady hook) { impl_->gradient_ready = std::move(hook); }
 
 template <class T> tensor::TensorView<T> Network<T>::input(const std::string& name)
 {
@@ -549,7 +481,6 @@ template <class T> Phase Network<T>::phase() const noexcept { return impl_->phas
 template <class T> void Network<T>::set_iteration(std::uint64_t iteration) noexcept { impl_->iteration = iteration; }
 template <class T> void Network<T>::forward() { impl_->forward(); }
 template <class T> void Network<T>::backward() { impl_->backward(); }
-template <class T> void Network<T>::update(const LearningRate& rate, double gradient_scale) { impl_->update(rate, gradient_scale); }
 
 template <class T> std::map<std::string, conv::ConvAlgo> Network<T>::conv_choices() const
 {
@@ -579,7 +510,7 @@ template <class T> std::int64_t Network<T>::memory_bytes() const
 {
     std::int64_t bytes = 0;
     for (const auto& n : impl_->nodes) bytes += (n.value.count() + n.grad.count()) * static_cast<std::int64_t>(sizeof(T));
-    for (const auto& p : impl_->params) bytes += 3 * p.values.count() * static_cast<std::int64_t>(sizeof(T));
+    for (const auto& p : impl_->params) bytes += 2 * p.values.count() * static_cast<std::int64_t>(sizeof(T));
     for (const auto& e : impl_->edges) {
         bytes += e.argmax.count() * 4 + (e.mask.count() + e.scratch.count()) * static_cast<std::int64_t>(sizeof(T));
         if (e.engine) bytes += static_cast<std::int64_t>(e.engine->cached_bytes());

@@ -1,5 +1,7 @@
 #include "znn/model/network_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "znn/core/build_info.hpp"
@@ -12,7 +14,7 @@ namespace {
 
 using config::EdgeType;
 using config::NodeType;
-using Parameter = graph::Network<float>::Parameter;
+using Parameter = graph::Parameter<float>;
 
 /// The original's flat order of kernel (i, o): the first .znn coordinate (z) fastest.
 std::int64_t file_index(std::int64_t kz, std::int64_t ky, std::int64_t kx, const core::Vec3i& k) { return kz + k.z * (ky + k.y * kx); }
@@ -82,21 +84,56 @@ std::map<std::string, conv::ConvAlgo> parse_conv_text(const std::string& text)
     return out;
 }
 
+
+/// A state tensor of `p` in the file's element order (kernels as `filters`, biases as they are).
+std::vector<float> state_in_file_order(const Parameter& p, const tensor::Tensor<float>& t, const config::NetSpec& spec)
+{
+    if (!p.is_kernel) return {t.data(), t.data() + t.count()};
+    const config::EdgeGroupSpec& e = *spec.edge(p.group);
+    return to_file_order(t, spec.node(e.input)->size, spec.node(e.output)->size);
+}
+
+/// Dims of `p`'s arrays in the file: (N_in, N_out, s0, s1, s2) or (N).
+std::vector<std::int64_t> file_dims(const Parameter& p, const config::NetSpec& spec)
+{
+    if (!p.is_kernel) return {p.values.count()};
+    const config::EdgeGroupSpec& e = *spec.edge(p.group);
+    return {spec.node(e.input)->size, spec.node(e.output)->size, e.size.z, e.size.y, e.size.x};
+}
+
+/// Values read in file order into a tensor of `p`'s shape.
+void state_from_file_order(const Parameter& p, const std::vector<double>& values, const config::NetSpec& spec, tensor::Tensor<float>& t)
+{
+    if (!p.is_kernel) {
+        std::transform(values.begin(), values.end(), t.data(), [](double v) { return static_cast<float>(v); });
+        return;
+    }
+    const config::EdgeGroupSpec& e = *spec.edge(p.group);
+    from_file_order(values, spec.node(e.input)->size, spec.node(e.output)->size, t);
+}
+
 }  // namespace
 
-void save_network(const std::string& path, const graph::Network<float>& net, const NetworkFileMeta& meta, bool stdio_layout)
+void save_network(const std::string& path, const config::NetSpec& spec, const graph::ParameterStore<float>& store,
+                  const NetworkFileMeta& meta, Layout layout, const OptimizerState* state, const ExtraWriter& extra)
 {
-    const config::NetSpec& spec = net.spec();
-    const std::string prefix = stdio_layout ? kStdioPrefix : "/";
-    const auto choices = net.conv_choices();
+    const std::string prefix = layout == Layout::Stdio ? kStdioPrefix : "/";
+    const auto& choices = meta.conv_choices;
     io::AtomicFile atomic(path);
     {
         io::Hdf5File file = io::Hdf5File::create(atomic.temp_path());
-        const auto& params = net.parameters();
-        auto param = [&](const std::string& group) -> const Parameter* {
-            for (const Parameter& p : params)
-                if (p.group == group) return &p;
-            return nullptr;
+        auto param = [&](const std::string& group) -> const Parameter* { return store.find(group); };
+        // The optimizer state of `p` under `name`, or nullptr.
+        auto state_of = [&](const Parameter& p, const std::string& name) -> const tensor::Tensor<float>* {
+            if (!state) return nullptr;
+            const auto g = state->find(p.group);
+            if (g == state->end()) return nullptr;
+            const auto t = g->second.find(name);
+            return t == g->second.end() ? nullptr : &t->second;
+        };
+        auto momentum_of = [&](const Parameter& p) {
+            const tensor::Tensor<float>* m = state_of(p, kMomentum);
+            return m ? state_in_file_order(p, *m, spec) : std::vector<float>(static_cast<std::size_t>(p.values.count()), 0.0f);
         };
         for (const config::NodeGroupSpec& n : spec.nodes) {
             const std::string g = prefix + n.name;
@@ -105,7 +142,7 @@ void save_network(const std::string& path, const graph::Network<float>& net, con
             file.write_array(g + "/size", core::DType::Int64, {1}, size);
             if (const Parameter* p = param(n.name)) {
                 file.write_array(g + "/biases", core::DType::Float32, {n.size}, p->values.data());
-                file.write_array(g + "/momentum_vol", core::DType::Float32, {n.size}, p->momentum.data());
+                file.write_array(g + "/momentum_vol", core::DType::Float32, {n.size}, momentum_of(*p).data());
             }
         }
         for (const config::EdgeGroupSpec& e : spec.edges) {
@@ -119,7 +156,7 @@ void save_network(const std::string& path, const graph::Network<float>& net, con
             const Parameter& p = *param(e.name);
             const std::vector<std::int64_t> dims = {n_in, n_out, e.size.z, e.size.y, e.size.x};
             file.write_array(g + "/filters", core::DType::Float32, dims, to_file_order(p.values, n_in, n_out).data());
-            file.write_array(g + "/momentum_vol", core::DType::Float32, dims, to_file_order(p.momentum, n_in, n_out).data());
+            file.write_array(g + "/momentum_vol", core::DType::Float32, dims, momentum_of(p).data());
             const auto it = choices.find(e.name);
             file.write_string(g + "/fft", it != choices.end() && it->second == conv::ConvAlgo::Fft ? "1" : "0");
         }
@@ -133,11 +170,31 @@ void save_network(const std::string& path, const graph::Network<float>& net, con
         }
         file.set_attribute("znn_config", meta.config);
         file.set_attribute("znn_net", meta.net);
-        file.set_attribute("znn_conv", conv_text(meta.conv_choices.empty() ? choices : meta.conv_choices));
+        file.set_attribute("znn_conv", conv_text(choices));
         file.set_attribute("znn_build", meta.build.empty() ? core::build_info().version_string() : meta.build);
+        if (state)
+            for (const Parameter& p : store.all()) {
+                const auto g = state->find(p.group);
+                if (g == state->end()) continue;
+                for (const auto& [name, t] : g->second) {
+                    if (name == kMomentum) continue;
+                    ZNN_CHECK(t.shape() == p.values.shape(), "save_network: state '" + name + "' of " + p.group + " has another shape");
+                    file.write_array(std::string(kStatePrefix) + "optimizer/" + p.group + "/" + name, core::DType::Float32,
+                                     file_dims(p, spec), state_in_file_order(p, t, spec).data());
+                }
+            }
+        if (extra) extra(file);
         file.close();
     }
     atomic.commit();
+}
+
+void save_network(const std::string& path, const graph::Network<float>& net, const NetworkFileMeta& meta, Layout layout,
+                  const OptimizerState* state, const ExtraWriter& extra)
+{
+    NetworkFileMeta m = meta;
+    if (m.conv_choices.empty()) m.conv_choices = net.conv_choices();
+    save_network(path, net.spec(), *net.parameter_store(), m, layout, state, extra);
 }
 
 namespace {
@@ -163,14 +220,14 @@ NetworkFileMeta read_network_meta(const std::string& path)
     return meta_of(io::Hdf5File::open(path, io::FileMode::Read));
 }
 
-LoadReport load_network(const std::string& path, graph::Network<float>& net, LoadMode mode)
+LoadReport load_network(const std::string& path, const config::NetSpec& spec, graph::ParameterStore<float>& store, LoadMode mode,
+                        OptimizerState* state)
 {
     const io::Hdf5File file = io::Hdf5File::open(path, io::FileMode::Read);
     LoadReport report;
     report.meta = meta_of(file);
     report.prefix = file.has_group(kStdioPrefix) ? kStdioPrefix : "/";
     const std::vector<std::string> present = file.list_groups(report.prefix);
-    const config::NetSpec& spec = net.spec();
 
     auto read = [&](const std::string& dataset, const std::vector<std::int64_t>& dims, bool required) -> std::optional<std::vector<double>> {
         const auto a = file.read_array(dataset);
@@ -183,7 +240,26 @@ LoadReport load_network(const std::string& path, graph::Network<float>& net, Loa
                 .at(path + ":" + dataset);
         return a->values;
     };
-    for (Parameter& p : net.parameters()) {
+    // The optimizer state of `p`: momentum_vol, then what znn keeps under kStatePrefix.
+    auto load_state = [&](Parameter& p, const std::string& group) {
+        if (!state) return;
+        ParameterState& s = (*state)[p.group];
+        s.clear();
+        const std::vector<std::int64_t> dims = file_dims(p, spec);
+        if (auto m = read(group + "/momentum_vol", dims, false)) {
+            tensor::Tensor<float> t(p.values.shape());
+            state_from_file_order(p, *m, spec, t);
+            s.emplace(kMomentum, std::move(t));
+        }
+        const std::string extra = std::string(kStatePrefix) + "optimizer/" + p.group;
+        if (!file.has_group(extra)) return;
+        for (const std::string& name : file.list_members(extra)) {
+            tensor::Tensor<float> t(p.values.shape());
+            state_from_file_order(p, *read(extra + "/" + name, dims, true), spec, t);
+            s.emplace(name, std::move(t));
+        }
+    };
+    for (Parameter& p : store.all()) {
         const std::string group = report.prefix + p.group;
         if (std::find(present.begin(), present.end(), p.group) == present.end()) {
             if (mode == LoadMode::Resume)
@@ -200,21 +276,16 @@ LoadReport load_network(const std::string& path, graph::Network<float>& net, Loa
             const std::int64_t n_in = spec.node(e.input)->size, n_out = spec.node(e.output)->size;
             const std::vector<std::int64_t> dims = {n_in, n_out, e.size.z, e.size.y, e.size.x};
             from_file_order(*read(group + "/filters", dims, true), n_in, n_out, p.values);
-            if (auto m = read(group + "/momentum_vol", dims, false)) from_file_order(*m, n_in, n_out, p.momentum);
-            else tensor::fill(p.momentum.view(), 0.0f);
         } else {
             const std::vector<std::int64_t> dims = {p.values.count()};
             const auto b = read(group + "/biases", dims, true);
             std::transform(b->begin(), b->end(), p.values.data(), [](double v) { return static_cast<float>(v); });
-            if (auto m = read(group + "/momentum_vol", dims, false))
-                std::transform(m->begin(), m->end(), p.momentum.data(), [](double v) { return static_cast<float>(v); });
-            else
-                tensor::fill(p.momentum.view(), 0.0f);
         }
+        load_state(p, group);
         for (std::int64_t i = 0; i < p.values.count(); ++i)
             if (!std::isfinite(p.values.data()[i]))
                 throw core::InputError("holds NaN or infinite values").at(path + ":" + group + (p.is_kernel ? "/filters" : "/biases"));
-        net.touch(p);
+        graph::ParameterStore<float>::changed(p);
         report.loaded.push_back(p.group);
     }
     for (const std::string& g : present) {
@@ -222,6 +293,11 @@ LoadReport load_network(const std::string& path, graph::Network<float>& net, Loa
         if (!known && g != "processing") report.unused.push_back(g);
     }
     return report;
+}
+
+LoadReport load_network(const std::string& path, graph::Network<float>& net, LoadMode mode, OptimizerState* state)
+{
+    return load_network(path, net.spec(), *net.parameter_store(), mode, state);
 }
 
 }  // namespace znn::model

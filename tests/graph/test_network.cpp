@@ -1,14 +1,17 @@
 // The network engine: finite-difference gradients in double precision over every node and edge type,
-// FFT against direct, batches against single patches, the update rule, initialisers, dropout.
+// FFT against direct, batches against single patches, shared parameters, the gradient hook,
+// initialisers, dropout.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 
 #include "support/parse_net.hpp"
 #include "znn/config/net_spec.hpp"
+#include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
@@ -340,35 +343,100 @@ TEST(Network, ABatchIsItsPatchesAndItsGradientTheirSum)
             ASSERT_NEAR(batch.parameters()[k].gradient.data()[i], summed[k].data()[i], 1e-9) << batch.parameters()[k].group;
 }
 
-TEST(Network, UpdateFollowsTheOriginalsRuleAndTiesRepeatedWeights)
+TEST(Network, NetworksAtDifferentPatchSizesShareOneSetOfParameters)
+{
+    // A training network and a larger inference network of N4 share one store: a change made
+    // through the store is seen by the other network's FFT engines at their next pass.
+    Rig rig;
+    const NetSpec spec = NetSpec::load(std::string(ZNN_SOURCE_DIR) + "/configs/nets/N4.znn");
+    NetworkOptions fft;
+    fft.conv_mode = config::ConvMode::Fft;
+    Network<float> small(spec, NetShapes::for_output(spec, {1, 2, 2}), fft, {rig.pool, rig.plans});
+    small.initialize(3);
+    NetworkOptions inference = fft;
+    inference.usage = conv::Usage::Inference;
+    Network<float> large(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool, rig.plans}, small.parameter_store());
+    ASSERT_EQ(large.parameter_store().get(), small.parameter_store().get());
+    // A third network with its own parameters at the same patch size is the reference.
+    Network<float> own(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool, rig.plans});
+    auto same_input = [&] {
+        core::Rng rng(9);
+        const auto a = large.input("input"), b = own.input("input");
+        for (std::int64_t i = 0; i < a.count(); ++i) a.data()[i] = b.data()[i] = rng.uniform_float();
+    };
+    auto max_diff = [&] {
+        large.forward();
+        own.forward();
+        const auto a = large.output("output"), b = own.output("output");
+        double d = 0;
+        for (std::int64_t i = 0; i < a.count(); ++i) d = std::max(d, double(std::abs(a.data()[i] - b.data()[i])));
+        return d;
+    };
+    auto copy_parameters = [&] {
+        for (std::size_t k = 0; k < own.parameters().size(); ++k) {
+            tensor::copy(small.parameters()[k].values.cview(), own.parameters()[k].values.view());
+            own.touch(own.parameters()[k]);
+        }
+    };
+    // The two FFT engines tune their tiles independently: float rounding differs, nothing more.
+    same_input();
+    copy_parameters();
+    EXPECT_LT(max_diff(), 1e-6);
+    // Change a kernel through the store the small network built: the large one follows.
+    auto& conv2 = *small.parameter("conv2");
+    conv2.values.view().for_each([](float& v) { v *= -0.5f; });
+    ParameterStore<float>::changed(conv2);
+    EXPECT_GT(max_diff(), 1e-3);  // `own` still has the old kernel
+    copy_parameters();
+    EXPECT_LT(max_diff(), 1e-6);
+    // Another specification's store is refused.
+    const NetSpec other = parse("nodes input\ntype input\nsize 1\nedges c\ntype conv\ninit constant\ninit_args 1\nsize 1,2,2\ninput input\noutput out\n"
+                                "nodes out\ntype transfer\nfunction linear\nsize 1\n");
+    EXPECT_THROW(Network<float>(other, NetShapes::for_output(other, {1, 1, 1}), fft, {rig.pool, rig.plans}, small.parameter_store()),
+                 core::InternalError);
+}
+
+TEST(Network, TheGradientHookSeesEveryFinishedGradientOnceInBackwardOrder)
 {
     Rig rig;
-    const NetSpec spec = parse("nodes input\ntype input\nsize 1\n"
-                               "edges c\ntype conv\ninit constant\ninit_args 0.5\nsize 1,2,4\nrepeat 1,1,2\ninput input\noutput out\n"
-                               "nodes out\ntype transfer\nfunction linear\nsize 1\n");
-    const NetShapes shapes = NetShapes::for_output(spec, {1, 1, 1});
+    const NetSpec spec = parse(kEveryType);
+    const NetShapes shapes = NetShapes::for_output(spec, {2, 3, 4});
     Network<double> net(spec, shapes, {}, {rig.pool, rig.plans});
-    net.initialize(1);
-    auto& k = *net.parameter("c");
-    const std::vector<double> g = {1, 2, 3, 4, 5, 6, 7, 8};
-    std::copy(g.begin(), g.end(), k.gradient.data());
-    // Without momentum: W <- W(1 - eta wd) - eta scale g, then pairs along x averaged.
-    net.update({0.1, 0, 0.01}, 0.5);
-    for (int i = 0; i < 8; ++i) {
-        const int j = i ^ 1;  // its partner in the 1x1x2 block
-        const double expected = 0.5 * (1 - 0.1 * 0.01) - 0.1 * 0.5 * (g[i] + g[j]) / 2;
-        EXPECT_NEAR(k.values.data()[i], expected, 1e-12) << i;
+    net.initialize(2);
+    core::Rng rng(5);
+    for (const std::string& in : spec.input_nodes()) randomize(net.input(in), rng);
+    std::map<std::string, Tensor<double>> w;
+    for (const auto& [name, size] : shapes.output_sizes()) {
+        w[name] = Tensor<double>(spec.node(name)->size, size);
+        randomize(w[name].view(), rng);
     }
-    // With momentum: V <- m V - eta scale g - eta wd W; W <- W + V.
-    auto& bias = *net.parameter("out");
-    bias.values.data()[0] = 1.0;
-    bias.gradient.data()[0] = 2.0;
-    net.update({0.1, 0.9, 0.01}, 0.5);
-    const double v1 = -0.1 * 0.5 * 2.0 - 0.1 * 0.01 * 1.0;
-    EXPECT_NEAR(bias.values.data()[0], 1.0 + v1, 1e-12);
-    net.update({0.1, 0.9, 0.01}, 0.5);
-    const double v2 = 0.9 * v1 - 0.1 * 0.5 * 2.0 - 0.1 * 0.01 * (1.0 + v1);
-    EXPECT_NEAR(bias.values.data()[0], 1.0 + v1 + v2, 1e-12);
+    net.forward();
+    loss_and_gradient(net, w, true);
+    // Record each gradient as the hook sees it; after backward it must be unchanged (final).
+    std::vector<std::size_t> order;
+    std::vector<std::vector<double>> seen;
+    net.set_gradient_ready([&](std::size_t k) {
+        order.push_back(k);
+        const auto& g = net.parameters()[k].gradient;
+        seen.emplace_back(g.data(), g.data() + g.count());
+    });
+    net.backward();
+    ASSERT_EQ(order.size(), net.parameters().size());
+    std::vector<std::size_t> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t k = 0; k < sorted.size(); ++k) EXPECT_EQ(sorted[k], k);  // each once
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const auto& g = net.parameters()[order[i]].gradient;
+        EXPECT_TRUE(std::equal(seen[i].begin(), seen[i].end(), g.data())) << net.parameters()[order[i]].group;
+    }
+    // Backward order: the last transfer group's bias comes before the first conv's kernels.
+    const auto pos = [&](const std::string& g) { return std::find(order.begin(), order.end(), std::size_t(net.parameter_store()->index(g))) - order.begin(); };
+    EXPECT_LT(pos("t2"), pos("c1"));
+    EXPECT_LT(pos("t1"), pos("c1"));
+    net.set_gradient_ready({});
+    order.clear();
+    net.backward();
+    EXPECT_TRUE(order.empty());
 }
 
 TEST(Network, InitialisersAreReproducibleByGroupNameAndFollowTheirFans)

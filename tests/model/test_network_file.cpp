@@ -51,17 +51,26 @@ TEST(NetworkFile, ARoundTripGivesAnIdenticalForwardPass)
     for (const bool stdio : {false, true}) {
         Network<float> a(spec, shapes, rig.options, {rig.pool, rig.plans});
         a.initialize(5);
-        for (auto& p : a.parameters()) p.momentum.view().for_each([](float& v) { v = 0.25f; });
+        // Optimizer state: the original's momentum, and a tensor only znn keeps.
+        OptimizerState state;
+        for (const auto& p : a.parameters()) {
+            tensor::Tensor<float> m(p.values.shape()), v(p.values.shape());
+            m.view().for_each([](float& x) { x = 0.25f; });
+            for (std::int64_t i = 0; i < v.count(); ++i) v.data()[i] = float(i % 7) + 0.5f;
+            state[p.group].emplace(kMomentum, std::move(m));
+            state[p.group].emplace("adam_v", std::move(v));
+        }
         NetworkFileMeta meta;
         meta.iteration = 1234;
         meta.eta = 0.0042;
         meta.config = "[parameters]\neta = 0.01\n";
         const std::string path = dir.file(stdio ? "s.h5" : "n.h5");
-        save_network(path, a, meta, stdio);
+        save_network(path, a, meta, stdio ? Layout::Stdio : Layout::Root, &state);
 
         Network<float> b(spec, shapes, rig.options, {rig.pool, rig.plans});
         b.initialize(6);  // different values, all to be replaced
-        const LoadReport r = load_network(path, b, LoadMode::Resume);
+        OptimizerState loaded_state;
+        const LoadReport r = load_network(path, b, LoadMode::Resume, &loaded_state);
         EXPECT_EQ(r.prefix, stdio ? std::string(kStdioPrefix) : std::string("/"));
         EXPECT_EQ(r.loaded.size(), a.parameters().size());
         EXPECT_EQ(r.meta.iteration, 1234);
@@ -71,8 +80,20 @@ TEST(NetworkFile, ARoundTripGivesAnIdenticalForwardPass)
         for (std::size_t k = 0; k < a.parameters().size(); ++k) {
             const auto &pa = a.parameters()[k], &pb = b.parameters()[k];
             ASSERT_TRUE(std::equal(pa.values.data(), pa.values.data() + pa.values.count(), pb.values.data())) << pa.group;
-            ASSERT_EQ(pb.momentum.data()[0], 0.25f);
+            ASSERT_EQ(loaded_state.at(pa.group).size(), 2u) << pa.group;
+            for (const char* name : {kMomentum, "adam_v"}) {
+                const auto &x = state.at(pa.group).at(name), &y = loaded_state.at(pa.group).at(name);
+                ASSERT_EQ(x.shape(), y.shape());
+                ASSERT_TRUE(std::equal(x.data(), x.data() + x.count(), y.data())) << pa.group << " " << name;
+            }
         }
+        // The original's layout holds the momentum as momentum_vol; only what znn adds is elsewhere.
+        const auto f = io::Hdf5File::open(path, io::FileMode::Read);
+        const std::string prefix = stdio ? std::string(kStdioPrefix) : std::string("/");
+        ASSERT_TRUE(f.read_array(prefix + "conv2/momentum_vol"));
+        EXPECT_EQ(f.read_array(prefix + "conv2/momentum_vol")->values[0], 0.25);
+        EXPECT_FALSE(f.has_dataset(prefix + "conv2/adam_v"));
+        EXPECT_TRUE(f.has_dataset(std::string(kStatePrefix) + "optimizer/conv2/adam_v"));
         EXPECT_EQ(forward(a), forward(b));
     }
 }
@@ -87,7 +108,7 @@ TEST(NetworkFile, KernelsAreStoredInTheOriginalsElementOrder)
     // conv2: 48 -> 48 maps, kernel 1,5,5. Our kernel (o = 3, i = 7) at (z, y, x) = (0, 1, 4) ...
     auto& w = *net.parameter("conv2");
     w.values(3 * 48 + 7, 0, 1, 4) = 123.5f;
-    save_network(dir.file("n.h5"), net, {}, false);
+    save_network(dir.file("n.h5"), net, {}, Layout::Root);
     const auto f = io::Hdf5File::open(dir.file("n.h5"), io::FileMode::Read).read_array("/conv2/filters");
     ASSERT_TRUE(f);
     EXPECT_EQ(f->dims, (std::vector<std::int64_t>{48, 48, 1, 5, 5}));
@@ -103,7 +124,7 @@ TEST(NetworkFile, SeedingCopiesWhatMatchesAndResumingNeedsEverything)
     const config::NetSpec spec = n4();
     Network<float> a(spec, graph::NetShapes::for_output(spec, {1, 1, 1}), rig.options, {rig.pool, rig.plans});
     a.initialize(1);
-    save_network(dir.file("n4.h5"), a, {}, false);
+    save_network(dir.file("n4.h5"), a, {}, Layout::Root);
     std::string text;
     {
         std::ifstream in(spec.file);

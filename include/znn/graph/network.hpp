@@ -11,10 +11,17 @@
 /// gradient on to its source and, for convolutions, to its kernels. Input groups get no gradient.
 ///
 /// Parallelism is inside each operation: convolutions run on their engines (FFT engine on the
-/// thread pool, oneDNN on its OpenMP team, sized alike), max-filters, transfer functions, sums and
-/// updates on the thread pool. Layer by layer, every core works on the same operation; that keeps
+/// thread pool, oneDNN on its OpenMP team, sized alike), max-filters, transfer functions and sums on
+/// the thread pool. Layer by layer, every core works on the same operation; that keeps
 /// every operation's working set shared in cache and measured better on few cores than the
 /// original's task-per-edge schedule (see the README, "Networks").
+///
+/// Parameters live in a graph::ParameterStore (parameters.hpp), which several networks of one `.znn`
+/// at different patch sizes may share. The network computes gradients; changing the parameters
+/// (an optimizer step, averaging over ranks) is its caller's job, through ParameterStore::changed.
+/// backward() calls the gradient-ready hook, when one is set, as soon as each parameter's gradient
+/// is final, in backward order, on the calling thread (so a data-parallel trainer can start
+/// reducing early gradients while later layers still run).
 ///
 /// Precision: Network<float> uses the convolution engines (direct, FFT, or measured per edge group);
 /// Network<double> runs the naive oracles, for finite-difference gradient checks.
@@ -27,11 +34,12 @@
 ///   copy(patch, net.input("input"));
 ///   net.forward();
 ///   loss_gradient(net.output("output"), target, net.output_gradient("output"));
-///   net.backward();
-///   net.update({.eta = 0.01, .momentum = 0.9}, 1.0 / voxels);
+///   net.backward();                 // net.parameters()[k].gradient
+///   optimizer.step(net.parameter_store(), ...);
 /// @endcode
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +52,7 @@
 #include "znn/conv/select.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/parallel_for.hpp"
+#include "znn/graph/parameters.hpp"
 #include "znn/graph/shapes.hpp"
 #include "znn/tensor/tensor.hpp"
 
@@ -70,13 +79,6 @@ struct NetworkResources {
     core::Logger* log = nullptr;
 };
 
-/// @brief Stochastic gradient descent with momentum and weight decay (reference §5.8).
-struct LearningRate {
-    double eta = 0.01;
-    double momentum = 0;
-    double weight_decay = 0;
-};
-
 /// @brief Time spent in one group during the last forward and backward pass.
 struct GroupTime {
     std::string group;
@@ -90,22 +92,14 @@ struct GroupTime {
 /// @brief A network at one patch size and batch. Not thread-safe: one caller at a time.
 template <class T> class Network {
 public:
-    /// @brief Trainable values of one group: conv kernels (F_out·F_in, k) or transfer biases (1, 1, 1, N).
-    struct Parameter {
-        std::string group;
-        bool is_kernel = false;
-        tensor::Tensor<T> values;
-        tensor::Tensor<T> gradient;
-        tensor::Tensor<T> momentum;
-        std::uint64_t version = 1;  ///< changes whenever values change (engines cache kernel spectra)
-        config::LearningOverrides learning;
-        core::Vec3i repeat{1, 1, 1};           ///< weight tying in blocks (kernels)
-        std::optional<config::InitSpec> init;  ///< absent: biases start at 0
-        double fan_in = 1, fan_out = 1;
-        bool seeding = true;
-    };
+    using Parameter = graph::Parameter<T>;
+    /// Called with a parameter's index in parameters() when backward() has finished its gradient.
+    using GradientReady = std::function<void(std::size_t index)>;
 
-    Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources);
+    /// A network at `shapes`. With `parameters` (of the same `.znn`, any patch size) it shares them;
+    /// without, it makes its own (zero until initialize() or a load).
+    Network(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options, NetworkResources resources,
+            std::shared_ptr<ParameterStore<T>> parameters = nullptr);
     ~Network();
     Network(const Network&) = delete;
     Network& operator=(const Network&) = delete;
@@ -119,8 +113,12 @@ public:
     std::vector<Parameter>& parameters() noexcept;
     const std::vector<Parameter>& parameters() const noexcept;
     Parameter* parameter(const std::string& group);
+    /// The store this network's parameters live in (shared with other networks built on it).
+    const std::shared_ptr<ParameterStore<T>>& parameter_store() const noexcept;
     /// Call after changing a parameter's values directly (loading, averaging over ranks).
-    void touch(Parameter& p) { ++p.version; }
+    void touch(Parameter& p) { ParameterStore<T>::changed(p); }
+    /// Sets (or, with an empty function, clears) the hook backward() calls per finished gradient.
+    void set_gradient_ready(GradientReady hook);
 
     /// The input values of an input node group, (B·maps, size): write before forward().
     tensor::TensorView<T> input(const std::string& node);
@@ -138,15 +136,12 @@ public:
     void forward();
     /// Parameter gradients (overwritten) from the output gradients, summed over the batch.
     void backward();
-    /// One SGD step with gradients scaled by `gradient_scale` (e.g. 1 / (batch · output voxels));
-    /// a group's own eta, momentum and weight_decay (in the .znn) win over `rate`.
-    void update(const LearningRate& rate, double gradient_scale);
 
     /// The algorithm of every conv edge group.
     std::map<std::string, conv::ConvAlgo> conv_choices() const;
     /// Per node and edge group, the time of the last forward and backward pass, in forward order.
     std::vector<GroupTime> timings() const;
-    /// Bytes of node values and gradients, parameters and engine caches.
+    /// Bytes of node values and gradients, parameter values and gradients, and engine caches.
     std::int64_t memory_bytes() const;
 
 private:

@@ -16,12 +16,20 @@
 /// resolved job configuration), `znn_net` (the .znn text), `znn_conv` (the convolution of every conv
 /// group, by problem), `znn_build`. Files are written atomically; float32 and float64 arrays both load.
 ///
+/// Optimizer state is a set of named tensors per parameter group (OptimizerState). The original's
+/// SGD velocity, "momentum", is its `momentum_vol`; it is always written (zeros without state), since
+/// the original reads it with every array. Other state (Adam's moments) is written only by znn, under
+/// `/processing/znn/train/znn_state/optimizer/<group>/<name>`, in the same element order as `filters`.
+/// Training adds its learning curve and its own state to the same file, inside the same atomic write
+/// (save_network's `extra`).
+///
 /// Loading copies parameters by group name. Resuming requires every group, with the shapes of the
 /// `.znn`; seeding (transfer learning, the original's `-s`) copies the groups that exist, skips those
 /// with `seeding 0`, and reports the rest. A shape that does not match the `.znn` is an InputError
 /// naming `file:/group/dataset`.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,8 +37,22 @@
 
 #include "znn/conv/engine.hpp"
 #include "znn/graph/network.hpp"
+#include "znn/io/hdf5.hpp"
 
 namespace znn::model {
+
+/// Optimizer state of one parameter group: named tensors of the parameter's shape.
+using ParameterState = std::map<std::string, tensor::Tensor<float>>;
+/// Optimizer state of every parameter group, by group name.
+using OptimizerState = std::map<std::string, ParameterState>;
+/// The state name written as the original's `momentum_vol`.
+inline constexpr const char* kMomentum = "momentum";
+
+/// Where the groups of a network file are.
+enum class Layout {
+    Root,   ///< at the root (the original's default)
+    Stdio,  ///< the Seung lab standard IO layout, under kStdioPrefix (`is_stdio = yes`)
+};
 
 /// @brief What znn stores beside the parameters.
 struct NetworkFileMeta {
@@ -45,9 +67,19 @@ struct NetworkFileMeta {
 
 /// Where the groups are: "/" or, with the original's standard IO layout, "/processing/znn/train/network/".
 inline constexpr const char* kStdioPrefix = "/processing/znn/train/network/";
+/// Where training keeps what only znn reads (optimizer state beyond momentum, the trainer's state).
+inline constexpr const char* kStatePrefix = "/processing/znn/train/znn_state/";
 
-/// Writes `net` (parameters and momentum) and `meta` to `path`, atomically.
-void save_network(const std::string& path, const graph::Network<float>& net, const NetworkFileMeta& meta, bool stdio_layout);
+/// Writes more into a network file before it is committed (training: the learning curve, its state).
+using ExtraWriter = std::function<void(io::Hdf5File& file)>;
+
+/// Writes the parameters of `spec` from `params`, with `state` (optional) and `meta`, to `path`,
+/// atomically; `meta.conv_choices` names the convolution of each conv group (the `fft` flags).
+void save_network(const std::string& path, const config::NetSpec& spec, const graph::ParameterStore<float>& params,
+                  const NetworkFileMeta& meta, Layout layout, const OptimizerState* state = nullptr, const ExtraWriter& extra = {});
+/// The same for a network: its parameters, and its convolution choices unless `meta` names them.
+void save_network(const std::string& path, const graph::Network<float>& net, const NetworkFileMeta& meta, Layout layout,
+                  const OptimizerState* state = nullptr, const ExtraWriter& extra = {});
 
 enum class LoadMode {
     Resume,  ///< every group must be in the file, with matching shapes
@@ -61,8 +93,12 @@ struct LoadReport {
     std::vector<std::string> loaded, skipped, missing, unused;
 };
 
-/// Copies parameters (and momentum) from `path` into `net` by group name.
-LoadReport load_network(const std::string& path, graph::Network<float>& net, LoadMode mode);
+/// Copies parameters from `path` into `params` (of `spec`) by group name, marking each changed;
+/// with `state`, also the optimizer state the file holds (`momentum_vol` as "momentum").
+LoadReport load_network(const std::string& path, const config::NetSpec& spec, graph::ParameterStore<float>& params, LoadMode mode,
+                        OptimizerState* state = nullptr);
+/// The same into a network's parameters.
+LoadReport load_network(const std::string& path, graph::Network<float>& net, LoadMode mode, OptimizerState* state = nullptr);
 
 /// Reads only the meta data (no network needed), e.g. to find the iteration to resume from.
 NetworkFileMeta read_network_meta(const std::string& path);
