@@ -31,6 +31,7 @@ const std::vector<Command>& commands()
         {"apply", "one dense forward pass of a trained network over a whole volume", run_apply},
         {"info", "what a network is at a patch size: field of view, shapes, parameters, FLOPs", run_info},
         {"check", "validate a job (.cfg, sample spec, every volume) without running it", run_check},
+        {"train", "train the network of a job (.cfg): checkpoints, learning curve, resume, MPI ranks", run_train},
         {"synth", "write a synthetic EM-like dataset (HDF5, TIFF, .spec)", run_synth},
         {"bench", "benchmarks (conv: one convolution layer), one JSON line per run", run_bench},
     };

@@ -53,6 +53,10 @@ constexpr std::pair<std::string_view, CostFn> kCostFns[] = {{"auto", CostFn::Aut
                                                             {"softmax_loss", CostFn::SoftmaxLoss}};
 constexpr std::pair<std::string_view, Rebalance> kRebalance[] = {
     {"none", Rebalance::None}, {"global", Rebalance::Global}, {"patch", Rebalance::Patch}};
+constexpr std::pair<std::string_view, OptimizerKind> kOptimizers[] = {{"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam}};
+constexpr std::pair<std::string_view, LrSchedule> kSchedules[] = {{"step", LrSchedule::Step}, {"cosine", LrSchedule::Cosine}};
+constexpr std::pair<std::string_view, EtaScaling> kEtaScalings[] = {
+    {"none", EtaScaling::None}, {"linear", EtaScaling::Linear}, {"sqrt", EtaScaling::Sqrt}};
 constexpr std::pair<std::string_view, MalisNorm> kMalisNorms[] = {{"none", MalisNorm::None},
                                                                   {"frac", MalisNorm::Frac},
                                                                   {"num", MalisNorm::Num},
@@ -248,8 +252,35 @@ const std::vector<Option>& options()
          set_int(&JobConfig::num_iter_per_annealing, 1), [](const JobConfig& c) { return std::to_string(c.num_iter_per_annealing); }},
         {"momentum", "momentum", "train", "momentum, 0 to 1", set_real(&JobConfig::momentum, 0, 1),
          [](const JobConfig& c) { return real_text(c.momentum); }},
-        {"weight_decay", "weight_decay", "train", "L2 weight decay, 0 to 1", set_real(&JobConfig::weight_decay, 0, 1),
-         [](const JobConfig& c) { return real_text(c.weight_decay); }},
+        {"weight_decay", "weight_decay", "train", "L2 weight decay, 0 to 1 (adam: decoupled, as AdamW)",
+         set_real(&JobConfig::weight_decay, 0, 1), [](const JobConfig& c) { return real_text(c.weight_decay); }},
+        {"optimizer", "optimizer", "train", "sgd (the original's, with momentum and weight_decay) or adam",
+         set_enum(&JobConfig::optimizer, kOptimizers), [](const JobConfig& c) { return std::string(to_string(c.optimizer)); }},
+        {"adam_beta1", "adam_beta1", "train", "adam: decay of the first moment", set_real(&JobConfig::adam_beta1, 0, 0.999999),
+         [](const JobConfig& c) { return real_text(c.adam_beta1); }},
+        {"adam_beta2", "adam_beta2", "train", "adam: decay of the second moment", set_real(&JobConfig::adam_beta2, 0, 0.99999999),
+         [](const JobConfig& c) { return real_text(c.adam_beta2); }},
+        {"adam_epsilon", "adam_epsilon", "train", "adam: added to the root of the second moment", set_real(&JobConfig::adam_epsilon, 0, 1),
+         [](const JobConfig& c) { return real_text(c.adam_epsilon); }},
+        {"lr_schedule", "lr_schedule", "train",
+         "step (eta *= anneal_factor every Num_iter_per_annealing, the original's) or cosine (warmup_iter linear warm-up, "
+         "then a half cosine to eta_min at Max_iter)",
+         set_enum(&JobConfig::lr_schedule, kSchedules), [](const JobConfig& c) { return std::string(to_string(c.lr_schedule)); }},
+        {"warmup_iter", "warmup_iter", "train", "cosine: iterations of linear warm-up", set_int(&JobConfig::warmup_iter, 0),
+         [](const JobConfig& c) { return std::to_string(c.warmup_iter); }},
+        {"eta_min", "eta_min", "train", "cosine: the learning rate at Max_iter", set_real(&JobConfig::eta_min, 0, 1e6),
+         [](const JobConfig& c) { return real_text(c.eta_min); }},
+        {"eta_scaling", "eta_scaling", "train",
+         "how eta follows the global batch of ranks x batch_size patches: none, linear (x ranks·batch_size) or sqrt",
+         set_enum(&JobConfig::eta_scaling, kEtaScalings), [](const JobConfig& c) { return std::string(to_string(c.eta_scaling)); }},
+        {"split_samples", "split_samples", "train",
+         "yes: each MPI rank loads and samples only its slab of every training sample; no: every rank holds whole samples "
+         "(then a run's patches depend only on ranks x batch_size)",
+         set_bool(&JobConfig::split_samples), [](const JobConfig& c) { return yes_no(c.split_samples); }},
+        {"conv_plan", "conv_plan", "train",
+         "a network file whose convolution plan (each layer's algorithm and FFT tile) training uses instead of timing; "
+         "empty: time them (a resumed run reuses its checkpoint's)",
+         set_path(&JobConfig::conv_plan), [](const JobConfig& c) { return c.conv_plan; }},
         {"is_data_aug", "is_data_aug", "augmentation",
          "the original's augmentation: random z/y/x flips and xy transpose (sets aug_flips and aug_transpose)",
          [](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {
@@ -429,6 +460,9 @@ std::string_view to_string(ConvMode v) noexcept { return name_of(v, kConvModes);
 std::string_view to_string(CostFn v) noexcept { return name_of(v, kCostFns); }
 std::string_view to_string(Rebalance v) noexcept { return name_of(v, kRebalance); }
 std::string_view to_string(MalisNorm v) noexcept { return name_of(v, kMalisNorms); }
+std::string_view to_string(OptimizerKind v) noexcept { return name_of(v, kOptimizers); }
+std::string_view to_string(LrSchedule v) noexcept { return name_of(v, kSchedules); }
+std::string_view to_string(EtaScaling v) noexcept { return name_of(v, kEtaScalings); }
 
 JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
                               Diagnostics& diagnostics)

@@ -457,6 +457,8 @@ public:
 
     std::vector<std::pair<std::string, double>> phase_seconds() const override { return clock_.phases(); }
 
+    std::optional<Vec3i> fft_tile() const override { return t_.tile; }
+
     std::string describe() const override
     {
         return "tiles " + core::to_string(t_.tile) + " in " + core::to_string(t_.n) + " transforms, " +

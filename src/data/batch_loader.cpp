@@ -31,11 +31,16 @@ Patch PatchSource::draw(core::Rng& sampling, core::Rng& augment) const
 std::vector<Patch> BatchLoader::make_batch(const PatchSource& source, const BatchLoaderOptions& o, std::int64_t index)
 {
     const std::uint64_t stream = o.stream_base + static_cast<std::uint64_t>(index);
-    core::Rng sampling = core::Rng::stream(o.seed, o.rank, core::RngPurpose::Sampling, stream);
-    core::Rng augment = core::Rng::stream(o.seed, o.rank, core::RngPurpose::Augment, stream);
     std::vector<Patch> batch;
     batch.reserve(static_cast<std::size_t>(o.batch_size));
-    for (std::int64_t i = 0; i < o.batch_size; ++i) batch.push_back(source.draw(sampling, augment));
+    for (std::int64_t i = 0; i < o.batch_size; ++i) {
+        // Each patch of the job's global batch has its own slot, and its slot its own streams.
+        const std::int64_t slot = std::int64_t(o.rank) * o.batch_size + i;
+        ZNN_CHECK(slot < (std::int64_t(1) << 31), "BatchLoader: too many patches per batch");
+        core::Rng sampling = core::Rng::stream(o.seed, static_cast<int>(slot), core::RngPurpose::Sampling, stream);
+        core::Rng augment = core::Rng::stream(o.seed, static_cast<int>(slot), core::RngPurpose::Augment, stream);
+        batch.push_back(source.draw(sampling, augment));
+    }
     return batch;
 }
 

@@ -64,6 +64,20 @@ void Comm::broadcast(std::string& text, int root) const
     broadcast(std::span<char>(text.data(), text.size()), root);
 }
 
+void Comm::wait(std::span<MPI_Request> requests)
+{
+    if (requests.empty()) return;
+    check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+bool Comm::test(std::span<MPI_Request> requests)
+{
+    if (requests.empty()) return true;
+    int done = 0;
+    check_mpi(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    return done != 0;
+}
+
 void Comm::abort(int exit_code) const
 {
     if (MpiEnvironment::is_initialized()) MPI_Abort(MPI_COMM_WORLD, exit_code);

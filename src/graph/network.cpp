@@ -170,7 +170,7 @@ template <class T> struct Network<T>::Impl {
             if constexpr (!std::is_same_v<T, float>) {
                 e.algo = conv::ConvAlgo::Naive;
             } else {
-                const conv::ConvContext context{resources.threads, resources.plans, options.usage};
+                conv::ConvContext context{resources.threads, resources.plans, options.usage};
                 if (const auto it = options.conv_choices.find(e.spec->name); it != options.conv_choices.end()) {
                     e.algo = it->second;
                 } else if (e.problem.kernel == Vec3i{1, 1, 1}) {
@@ -194,6 +194,8 @@ template <class T> struct Network<T>::Impl {
                     if (resources.log) resources.log->warn(e.spec->name, ": ", conv::to_string(e.algo), " cannot run it (", *why, "); using direct");
                     e.algo = conv::ConvAlgo::Direct;
                 }
+                if (const auto tile = options.fft_tiles.find(e.spec->name); tile != options.fft_tiles.end() && e.algo == conv::ConvAlgo::Fft)
+                    context.fft_tile = tile->second;
                 e.engine = conv::make_engine(e.algo, e.problem, context);
             }
         }
@@ -487,6 +489,15 @@ template <class T> std::map<std::string, conv::ConvAlgo> Network<T>::conv_choice
     std::map<std::string, conv::ConvAlgo> out;
     for (const auto& e : impl_->edges)
         if (e.spec->type == EdgeType::Conv) out[e.spec->name] = e.algo;
+    return out;
+}
+
+template <class T> std::map<std::string, core::Vec3i> Network<T>::fft_tiles() const
+{
+    std::map<std::string, core::Vec3i> out;
+    for (const auto& e : impl_->edges)
+        if (e.engine)
+            if (const auto tile = e.engine->fft_tile()) out[e.spec->name] = *tile;
     return out;
 }
 

@@ -48,6 +48,54 @@ void check_writable_location(const std::string& path)
     if (fs::is_directory(path, ec)) throw core::InputError("cannot write here: it is a directory").at(path);
 }
 
+void check_creatable_location(const std::string& path)
+{
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw core::InputError("cannot write here: it is a directory").at(path);
+    fs::path dir = fs::absolute(fs::path(directory_of(path)), ec);
+    while (!fs::exists(dir, ec)) {
+        if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+        dir = dir.parent_path();
+    }
+    if (!fs::is_directory(dir, ec))
+        throw core::InputError("cannot write here: '" + dir.string() + "' is not a directory").at(path);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        throw core::InputError("cannot write here: directory '" + dir.string() + "' is not writable (" + std::strerror(errno) + ")")
+            .at(path);
+}
+
+void publish_copy(const std::string& from, const std::string& to)
+{
+    const fs::path target(to);
+    const std::string temp =
+        (target.parent_path() / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter.fetch_add(1))))
+            .string();
+    if (::link(from.c_str(), temp.c_str()) != 0) {
+        std::error_code ec;
+        fs::copy_file(from, temp, fs::copy_options::overwrite_existing, ec);
+        if (ec) {
+            std::remove(temp.c_str());
+            throw core::IoError("cannot copy " + from + " into place: " + ec.message()).at(to);
+        }
+        fsync_path(temp, O_RDONLY);
+    }
+    if (std::rename(temp.c_str(), to.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        std::remove(temp.c_str());
+        throw core::IoError("cannot rename " + temp + " into place: " + why).at(to);
+    }
+    fsync_path(directory_of(to), O_RDONLY | O_DIRECTORY);
+}
+
+void create_parent_directories(const std::string& path)
+{
+    const std::string dir = directory_of(path);
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) return;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir)) throw core::IoError("cannot create the directory '" + dir + "': " + ec.message()).at(path);
+}
+
 AtomicFile::AtomicFile(std::string final_path, const dist::Comm& comm) : final_path_(std::move(final_path)), comm_(comm)
 {
     // Rank 0 checks and names the temporary file; all ranks fail or proceed together.

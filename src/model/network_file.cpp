@@ -67,22 +67,36 @@ void from_file_order(const std::vector<double>& values, std::int64_t n_in, std::
         }
 }
 
-std::string conv_text(const std::map<std::string, conv::ConvAlgo>& choices)
+}  // namespace
+
+std::string conv_plan_text(const NetworkFileMeta& m)
 {
     std::string t;
-    for (const auto& [group, algo] : choices) t += group + " " + std::string(conv::to_string(algo)) + "\n";
+    for (const auto& [group, algo] : m.conv_choices) {
+        t += group + " " + std::string(conv::to_string(algo));
+        if (const auto tile = m.fft_tiles.find(group); tile != m.fft_tiles.end() && algo == conv::ConvAlgo::Fft)
+            t += " " + core::to_string(tile->second);
+        t += "\n";
+    }
     return t;
 }
 
-std::map<std::string, conv::ConvAlgo> parse_conv_text(const std::string& text)
+void parse_conv_plan(const std::string& text, NetworkFileMeta& m)
 {
-    std::map<std::string, conv::ConvAlgo> out;
-    std::istringstream in(text);
-    std::string group, algo;
-    while (in >> group >> algo)
-        if (const auto a = conv::parse_conv_algo(algo)) out[group] = *a;
-    return out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream in(line);
+        std::string group, algo, tile;
+        if (!(in >> group >> algo)) continue;
+        const auto a = conv::parse_conv_algo(algo);
+        if (!a) continue;
+        m.conv_choices[group] = *a;
+        if (in >> tile)
+            if (const auto t = core::parse_vec3i(tile)) m.fft_tiles[group] = *t;
+    }
 }
+
+namespace {
 
 
 /// A state tensor of `p` in the file's element order (kernels as `filters`, biases as they are).
@@ -170,7 +184,7 @@ void save_network(const std::string& path, const config::NetSpec& spec, const gr
         }
         file.set_attribute("znn_config", meta.config);
         file.set_attribute("znn_net", meta.net);
-        file.set_attribute("znn_conv", conv_text(choices));
+        file.set_attribute("znn_conv", conv_plan_text(meta));
         file.set_attribute("znn_build", meta.build.empty() ? core::build_info().version_string() : meta.build);
         if (state)
             for (const Parameter& p : store.all()) {
@@ -193,7 +207,10 @@ void save_network(const std::string& path, const graph::Network<float>& net, con
                   const OptimizerState* state, const ExtraWriter& extra)
 {
     NetworkFileMeta m = meta;
-    if (m.conv_choices.empty()) m.conv_choices = net.conv_choices();
+    if (m.conv_choices.empty()) {
+        m.conv_choices = net.conv_choices();
+        m.fft_tiles = net.fft_tiles();
+    }
     save_network(path, net.spec(), *net.parameter_store(), m, layout, state, extra);
 }
 
@@ -209,7 +226,7 @@ NetworkFileMeta meta_of(const io::Hdf5File& file)
     if (auto v = file.string_attribute("znn_config")) m.config = *v;
     if (auto v = file.string_attribute("znn_net")) m.net = *v;
     if (auto v = file.string_attribute("znn_build")) m.build = *v;
-    if (auto v = file.string_attribute("znn_conv")) m.conv_choices = parse_conv_text(*v);
+    if (auto v = file.string_attribute("znn_conv")) parse_conv_plan(*v, m);
     return m;
 }
 

@@ -56,8 +56,6 @@ void adam(float* w, float* m, float* v, const float* g, std::int64_t n, const Gr
 
 }  // namespace
 
-std::string_view to_string(OptimizerKind kind) noexcept { return kind == OptimizerKind::Adam ? "adam" : "sgd"; }
-
 std::vector<std::string> Optimizer::state_names(OptimizerKind kind)
 {
     if (kind == OptimizerKind::Adam) return {"adam_m", "adam_v"};

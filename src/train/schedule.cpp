@@ -6,8 +6,6 @@
 
 namespace znn::train {
 
-std::string_view to_string(ScheduleKind kind) noexcept { return kind == ScheduleKind::Cosine ? "cosine" : "step"; }
-
 double Schedule::at(std::int64_t iteration) const
 {
     iteration = std::max<std::int64_t>(iteration, 1);

@@ -42,12 +42,19 @@ enum class ConvMode { Fft, Direct, Optimize };
 enum class CostFn { Auto, SquareLoss, SquareSquare, BinomialCrossEntropy, SoftmaxLoss };
 enum class Rebalance { None, Global, Patch };
 enum class MalisNorm { None, Frac, Num, Pair, Constrain };
+enum class OptimizerKind { Sgd, Adam };
+enum class LrSchedule { Step, Cosine };
+/// How the learning rate follows the job's global batch of R ranks × B patches.
+enum class EtaScaling { None, Linear, Sqrt };
 
 std::string_view to_string(OutType v) noexcept;
 std::string_view to_string(ConvMode v) noexcept;
 std::string_view to_string(CostFn v) noexcept;
 std::string_view to_string(Rebalance v) noexcept;
 std::string_view to_string(MalisNorm v) noexcept;
+std::string_view to_string(OptimizerKind v) noexcept;
+std::string_view to_string(LrSchedule v) noexcept;
+std::string_view to_string(EtaScaling v) noexcept;
 
 /// @brief Data augmentation of training patches (reference §5.5, plus the EM set of PyTorch
 /// Connectomics). Spatial transforms apply identically to inputs, labels and masks; intensity
@@ -102,6 +109,16 @@ struct JobConfig {
     std::int64_t num_iter_per_annealing = 100;
     double momentum = 0;
     double weight_decay = 0;
+    OptimizerKind optimizer = OptimizerKind::Sgd;
+    double adam_beta1 = 0.9;
+    double adam_beta2 = 0.999;
+    double adam_epsilon = 1e-8;
+    LrSchedule lr_schedule = LrSchedule::Step;
+    std::int64_t warmup_iter = 0;
+    double eta_min = 0;
+    EtaScaling eta_scaling = EtaScaling::None;
+    bool split_samples = true;  ///< each rank loads and samples only its slab of the training samples
+    std::string conv_plan;      ///< a network file whose convolution plan training uses instead of timing
     Augmentation augment;
     bool is_bd_mirror = false;
     Rebalance rebalance_mode = Rebalance::None;

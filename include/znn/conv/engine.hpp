@@ -107,6 +107,10 @@ public:
     /// the phases run, for benchmarks and profiles; empty for engines that do not keep them.
     virtual std::vector<std::pair<std::string, double>> phase_seconds() const { return {}; }
 
+    /// The FFT engine's tile (output voxels per tile of the dense sub-grid, as ConvContext::fft_tile
+    /// takes it), so that another engine can be built with the same transforms; nullopt for others.
+    virtual std::optional<Vec3i> fft_tile() const { return std::nullopt; }
+
     /// Bytes of cached state (kernel spectra, ...), for memory reports.
     virtual std::size_t cached_bytes() const { return 0; }
     /// Drops cached state (e.g. before the input buffer is reused for something else).

@@ -8,9 +8,12 @@
 /// augmentations, when augmentation is on.
 ///
 /// BatchLoader prepares batches on background threads, ahead of the trainer, so the engine never
-/// waits on data. Batch b is made from the streams Rng::stream(seed, rank, Sampling|Augment,
-/// stream_base + b), whichever thread makes it: the sequence of batches is the same with any
-/// number of loader threads, and resuming at iteration i (first_batch = i) continues it exactly.
+/// waits on data. Patch i of batch b on rank r is made from the streams Rng::stream(seed, r·B + i,
+/// Sampling|Augment, stream_base + b) — one pair of streams per slot of the job's global batch of
+/// R·B patches — whichever thread makes it: the sequence of batches is the same with any number of
+/// loader threads, resuming at iteration i (first_batch = i) continues it exactly, and when every
+/// rank samples from the same candidates (whole samples on every rank), R ranks of B patches draw
+/// the same global batch as one rank of R·B.
 ///
 /// Example:
 /// @code

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "znn/core/error.hpp"
 #include "znn/dist/mpi_types.hpp"
@@ -104,6 +105,32 @@ public:
         allreduce(std::span<T>(&value, 1), MPI_MIN);
         return value;
     }
+    /// Every rank's `value`, in rank order, on every rank.
+    template <class T> std::vector<T> allgather(T value) const
+    {
+        static_assert(std::is_arithmetic_v<T>);
+        std::vector<T> all(static_cast<std::size_t>(size_), value);
+        if (serial_ || size_ == 1) return all;
+        check_mpi(MPI_Allgather(&value, 1, mpi_type<T>(), all.data(), 1, mpi_type<T>(), comm_), "MPI_Allgather");
+        return all;
+    }
+    /// Starts an element-wise sum over ranks of `data`, in place (MPI_Iallreduce); the request must be
+    /// completed with wait() or test() before `data` is touched. Serial: completes at once.
+    template <class T> MPI_Request start_allreduce_sum(std::span<T> data) const
+    {
+        static_assert(std::is_arithmetic_v<T>);
+        MPI_Request request = MPI_REQUEST_NULL;
+        if (serial_ || size_ == 1 || data.empty()) return request;
+        ZNN_CHECK(data.size() <= (std::size_t(1) << 30), "start_allreduce_sum: more than 2^30 elements");
+        check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data.data(), static_cast<int>(data.size()), mpi_type<T>(), MPI_SUM, comm_, &request),
+                  "MPI_Iallreduce");
+        return request;
+    }
+    /// Completes every request (MPI_Waitall); null requests are skipped.
+    static void wait(std::span<MPI_Request> requests);
+    /// Lets pending requests progress (MPI_Testall); true when all are complete.
+    static bool test(std::span<MPI_Request> requests);
+
     /// True on every rank if `flag` is true on at least one rank.
     bool any(bool flag) const { return max<int>(flag ? 1 : 0) != 0; }
     /// True on every rank if `flag` is true on all ranks.

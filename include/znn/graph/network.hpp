@@ -67,6 +67,7 @@ struct NetworkOptions {
     config::ConvMode conv_mode = config::ConvMode::Optimize;  ///< fft, direct (the groups' `fft` flags) or optimize (measured)
     conv::Usage usage = conv::Usage::Training;
     std::map<std::string, conv::ConvAlgo> conv_choices;       ///< per conv edge group; wins over conv_mode
+    std::map<std::string, core::Vec3i> fft_tiles;             ///< per FFT conv group: its tile instead of tuning one
     std::uint64_t seed = 1;                                   ///< dropout streams
     int rank = 0;
 };
@@ -139,6 +140,9 @@ public:
 
     /// The algorithm of every conv edge group.
     std::map<std::string, conv::ConvAlgo> conv_choices() const;
+    /// The tile of every FFT conv edge group. With conv_choices(), the network's convolution plan:
+    /// a network built with both as options runs the same transforms, with the same rounding.
+    std::map<std::string, core::Vec3i> fft_tiles() const;
     /// Per node and edge group, the time of the last forward and backward pass, in forward order.
     std::vector<GroupTime> timings() const;
     /// Bytes of node values and gradients, parameter values and gradients, and engine caches.

@@ -44,4 +44,18 @@ private:
 /// Throws InputError naming `path` if a file cannot be created there (missing or read-only directory).
 void check_writable_location(const std::string& path);
 
+/// Throws InputError naming `path` unless a file can be created there once its missing parent
+/// directories are made: the nearest existing ancestor must be a writable directory, and nothing
+/// on the way may be a file. Creates nothing.
+void check_creatable_location(const std::string& path);
+
+/// Makes `to` a complete copy of the complete file `from`, atomically: a hard link when the filesystem
+/// has them (no bytes copied), else a copy; either is made under a temporary name and renamed over
+/// `to`. IoError naming `to` on failure; `to` is then unchanged.
+void publish_copy(const std::string& from, const std::string& to);
+
+/// Creates the missing parent directories of `path` (as `mkdir -p`); IoError naming the directory
+/// that could not be made.
+void create_parent_directories(const std::string& path);
+
 }  // namespace znn::io

@@ -13,8 +13,8 @@
 /// So networks trained by the original load here, and ours load in the original. What znn adds goes
 /// where the original does not look, as root attributes: `znn_format_version`, `znn_iteration`,
 /// `znn_eta` (the annealed learning rate, which the original lost on resume), `znn_config` (the
-/// resolved job configuration), `znn_net` (the .znn text), `znn_conv` (the convolution of every conv
-/// group, by problem), `znn_build`. Files are written atomically; float32 and float64 arrays both load.
+/// resolved job configuration), `znn_net` (the .znn text), `znn_conv` (the convolution plan: every conv
+/// group's algorithm, and its tile for FFT groups, one line each), `znn_build`. Files are written atomically; float32 and float64 arrays both load.
 ///
 /// Optimizer state is a set of named tensors per parameter group (OptimizerState). The original's
 /// SGD velocity, "momentum", is its `momentum_vol`; it is always written (zeros without state), since
@@ -63,7 +63,13 @@ struct NetworkFileMeta {
     std::string net;
     std::string build;
     std::map<std::string, conv::ConvAlgo> conv_choices;
+    std::map<std::string, core::Vec3i> fft_tiles;  ///< with conv_choices: the convolution plan
 };
+
+/// The convolution plan of `meta` as text, a line per conv group: "group algo" or "group fft z,y,x"
+/// (the `znn_conv` attribute); and back, into `meta`'s choices and tiles.
+std::string conv_plan_text(const NetworkFileMeta& meta);
+void parse_conv_plan(const std::string& text, NetworkFileMeta& meta);
 
 /// Where the groups are: "/" or, with the original's standard IO layout, "/processing/znn/train/network/".
 inline constexpr const char* kStdioPrefix = "/processing/znn/train/network/";
@@ -77,7 +83,7 @@ using ExtraWriter = std::function<void(io::Hdf5File& file)>;
 /// atomically; `meta.conv_choices` names the convolution of each conv group (the `fft` flags).
 void save_network(const std::string& path, const config::NetSpec& spec, const graph::ParameterStore<float>& params,
                   const NetworkFileMeta& meta, Layout layout, const OptimizerState* state = nullptr, const ExtraWriter& extra = {});
-/// The same for a network: its parameters, and its convolution choices unless `meta` names them.
+/// The same for a network: its parameters, and its convolution plan unless `meta` names one.
 void save_network(const std::string& path, const graph::Network<float>& net, const NetworkFileMeta& meta, Layout layout,
                   const OptimizerState* state = nullptr, const ExtraWriter& extra = {});
 

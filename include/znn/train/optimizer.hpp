@@ -24,15 +24,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "znn/config/job_config.hpp"
 #include "znn/core/parallel_for.hpp"
 #include "znn/graph/parameters.hpp"
 #include "znn/model/network_file.hpp"
 
 namespace znn::train {
 
-enum class OptimizerKind { Sgd, Adam };
-
-std::string_view to_string(OptimizerKind kind) noexcept;
+using config::OptimizerKind;
 
 /// @brief What an optimizer does beside the learning rate.
 struct OptimizerOptions {

@@ -15,11 +15,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "znn/config/job_config.hpp"
+
 namespace znn::train {
 
-enum class ScheduleKind { Step, Cosine };
-
-std::string_view to_string(ScheduleKind kind) noexcept;
+using ScheduleKind = config::LrSchedule;
 
 /// @brief A learning-rate schedule over iterations 1 .. max_iter.
 struct Schedule {
