@@ -123,7 +123,12 @@ void relaunch_with_short_openmp_spin(char** argv)
 {
     if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
     if (setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
-    execv("/proc/self/exe", argv);
+    // The executable's own path, not /proc/self/exe: the process keeps its name (`ps`, `pkill znn`).
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = '\0';
+    execv(self, argv);
 }
 
 }  // namespace

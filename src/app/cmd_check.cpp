@@ -15,6 +15,7 @@
 #include "znn/graph/shapes.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/io/atomic_file.hpp"
+#include "znn/train/trainer.hpp"
 
 namespace znn::app {
 namespace {
@@ -32,19 +33,19 @@ std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
     std::ostringstream report;
     std::error_code ec;
     if (!c.net_spec.empty() && !fs::is_regular_file(c.net_spec, ec)) d.error_at(c.where("fnet_spec"), "fnet_spec: no such file: " + c.net_spec);
+    // Missing directories are fine when they can be made: training and inference create them.
     auto writable = [&](const std::string& key, const std::string& path) {
         if (path.empty()) return;
         try {
-            io::check_writable_location(path);
+            io::check_creatable_location(path);
         } catch (const core::Error& e) {
             d.error_at(c.where(key), key + ": " + e.what());
         }
     };
-    if (!c.train_range.empty() && c.train_net_prefix.empty())
-        d.error(c.file, 0, "train_range is set but train_net_prefix is not (where training saves the network)");
+    if (!c.train_range.empty()) train::check_training_options(job, std::nullopt, d);
     if (!c.forward_range.empty() && c.output_prefix.empty())
         d.error(c.file, 0, "forward_range is set but output_prefix is not (where inference writes its outputs)");
-    if (!c.train_range.empty() && !c.train_net_prefix.empty()) writable("train_net_prefix", c.train_net_prefix + "_current.h5");
+
     if (!c.forward_range.empty() && !c.output_prefix.empty()) {
         writable("output_prefix", c.output_prefix + "_sample.h5");
         if (!c.forward_net.empty() && !fs::exists(c.forward_net, ec))
@@ -120,15 +121,18 @@ std::string check_network(const config::JobFiles& job, config::Diagnostics& d)
     const std::size_t errors_before = d.errors().size();
     const config::NetSpec net = config::NetSpec::read(c.net_spec, d);
     if (d.errors().size() > errors_before) return "";
+    // A training job gets the checks `znn train` makes before it starts (keys, outputs, costs, MALIS).
+    if (!c.train_range.empty()) train::check_training_network(job, net, d);
     std::ostringstream report;
     const std::vector<std::string> in_names = net.input_nodes(), out_names = net.output_nodes();
     const std::set<std::string> inputs(in_names.begin(), in_names.end()), outputs(out_names.begin(), out_names.end());
     std::int64_t classes = c.num_classes;
+    const bool training = !c.train_range.empty();
     for (const std::string& o : out_names) {
         const config::NodeGroupSpec& n = *net.node(o);
         const std::int64_t want = c.out_type == config::OutType::Boundary ? 2 : c.out_type == config::OutType::Affinity ? 3 : c.num_classes;
         if (c.out_type == config::OutType::Semantic && classes == 0) classes = n.size;
-        if (want > 0 && n.size != want)
+        if (!training && want > 0 && n.size != want)  // a training job's outputs are checked with the rest above
             d.error_at(n.where("size"), "out_type " + std::string(config::to_string(c.out_type)) + " needs " + std::to_string(want) +
                                             " maps on the output node group '" + o + "', which has " + std::to_string(n.size));
     }

@@ -1,6 +1,7 @@
 #include "znn/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -87,6 +88,24 @@ void publish_copy(const std::string& from, const std::string& to)
     fsync_path(directory_of(to), O_RDONLY | O_DIRECTORY);
 }
 
+int remove_stale_temporaries(const std::string& prefix_path)
+{
+    const fs::path prefix(prefix_path);
+    const std::string start = "." + prefix.filename().string();
+    std::error_code ec;
+    int removed = 0;
+    for (const auto& entry : fs::directory_iterator(directory_of(prefix_path), ec)) {
+        const std::string name = entry.path().filename().string();
+        const auto tmp = name.rfind(".tmp-");
+        if (name.rfind(start, 0) != 0 || tmp == std::string::npos) continue;
+        const long pid = std::strtol(name.c_str() + tmp + 5, nullptr, 10);
+        if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+            if (fs::remove(entry.path(), ec)) ++removed;
+        }
+    }
+    return removed;
+}
+
 void create_parent_directories(const std::string& path)
 {
     const std::string dir = directory_of(path);
@@ -112,6 +131,25 @@ AtomicFile::AtomicFile(std::string final_path, const dist::Comm& comm) : final_p
 AtomicFile::~AtomicFile()
 {
     if (!committed_ && comm_.is_root()) std::remove(temp_path_.c_str());
+}
+
+void AtomicFile::write_bytes(std::span<const unsigned char> bytes)
+{
+    const int fd = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw core::IoError(std::string("cannot create the temporary file: ") + std::strerror(errno)).at(final_path_);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+            ::close(fd);
+            throw core::IoError("cannot write " + std::to_string(bytes.size()) + " bytes (" + std::to_string(done) + " written): " + why)
+                .at(final_path_);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) throw core::IoError(std::string("cannot close the temporary file: ") + std::strerror(errno)).at(final_path_);
 }
 
 void AtomicFile::commit()

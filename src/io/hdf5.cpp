@@ -305,6 +305,27 @@ Hdf5File Hdf5File::create(const std::string& path, const dist::Comm& comm)
     return Hdf5File(id, path, comm);
 }
 
+Hdf5File Hdf5File::create_in_memory(const std::string& name)
+{
+    Hdf5Lock lock;
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_fapl_core(fapl.get(), std::size_t(1) << 20, 0);  // grow by 1 MiB; no backing store
+    const hid_t id = H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+    if (id < 0) fail(ErrorKind::Io, name, "", "cannot create the HDF5 file in memory");
+    return Hdf5File(id, name, dist::Comm::serial());
+}
+
+std::vector<unsigned char> Hdf5File::image() const
+{
+    Hdf5Lock lock;
+    if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0) fail(ErrorKind::Io, path_, "", "cannot flush the HDF5 file in memory");
+    const ssize_t size = H5Fget_file_image(id_, nullptr, 0);
+    if (size < 0) fail(ErrorKind::Io, path_, "", "cannot get the file image");
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(id_, bytes.data(), bytes.size()) != size) fail(ErrorKind::Io, path_, "", "cannot get the file image");
+    return bytes;
+}
+
 Hdf5File::Hdf5File(Hdf5File&& other) noexcept
     : id_(std::exchange(other.id_, -1)), path_(std::move(other.path_)), comm_(other.comm_)
 {

@@ -133,9 +133,11 @@ void save_network(const std::string& path, const config::NetSpec& spec, const gr
 {
     const std::string prefix = layout == Layout::Stdio ? kStdioPrefix : "/";
     const auto& choices = meta.conv_choices;
+    // Built in memory, then written in one piece: a full disk fails in our write, with HDF5 untouched.
     io::AtomicFile atomic(path);
+    std::vector<unsigned char> bytes;
     {
-        io::Hdf5File file = io::Hdf5File::create(atomic.temp_path());
+        io::Hdf5File file = io::Hdf5File::create_in_memory(path);
         auto param = [&](const std::string& group) -> const Parameter* { return store.find(group); };
         // The optimizer state of `p` under `name`, or nullptr.
         auto state_of = [&](const Parameter& p, const std::string& name) -> const tensor::Tensor<float>* {
@@ -198,8 +200,10 @@ void save_network(const std::string& path, const config::NetSpec& spec, const gr
                 }
             }
         if (extra) extra(file);
+        bytes = file.image();
         file.close();
     }
+    atomic.write_bytes(bytes);
     atomic.commit();
 }
 

@@ -112,11 +112,14 @@ LoadedCheckpoint read_checkpoint(const std::string& path, const config::NetSpec&
 void write_debug_patch(const std::string& path, const DebugPatch& patch)
 {
     io::AtomicFile atomic(path);
+    std::vector<unsigned char> bytes;
     {
-        io::Hdf5File file = io::Hdf5File::create(atomic.temp_path());
+        io::Hdf5File file = io::Hdf5File::create_in_memory(path);
         write_patch(file, patch);
+        bytes = file.image();
         file.close();
     }
+    atomic.write_bytes(bytes);
     atomic.commit();
 }
 

@@ -110,21 +110,9 @@ struct Window {
 
 }  // namespace
 
-void check_training_job(const config::JobFiles& job, const config::NetSpec& net, const std::optional<std::string>& seed_file,
-                        config::Diagnostics& d)
+void check_training_network(const config::JobFiles& job, const config::NetSpec& net, config::Diagnostics& d)
 {
-    namespace fs = std::filesystem;
     const config::JobConfig& c = job.config;
-    std::error_code ec;
-    if (c.train_range.empty()) d.error(c.file, 0, "train_range names no sample: nothing to train on");
-    if (c.train_net_prefix.empty()) d.error(c.file, 0, "train_net_prefix is not set (where training saves the network)");
-    else {
-        try {
-            io::check_creatable_location(c.train_net_prefix + "_current.h5");
-        } catch (const core::Error& e) {
-            d.error_at(c.where("train_net_prefix"), std::string("train_net_prefix: ") + e.what());
-        }
-    }
     // The outputs against out_type, and the cost against the outputs.
     const std::int64_t want = maps_for(c);
     const Cost cost = resolve_cost(c.cost_fn, c.out_type);
@@ -142,6 +130,22 @@ void check_training_job(const config::JobFiles& job, const config::NetSpec& net,
                       "binomial_cross_entropy expects probabilities: the output node '" + o + "' should be forward_logistics");
         if (cost == Cost::Softmax && f != n.options.end() && f->second == "forward_logistics")
             d.warning(n.where("function"), 0, "softmax_loss takes logits: '" + o + "' is forward_logistics (linear is usual)");
+    }
+}
+
+void check_training_options(const config::JobFiles& job, const std::optional<std::string>& seed_file, config::Diagnostics& d)
+{
+    namespace fs = std::filesystem;
+    const config::JobConfig& c = job.config;
+    std::error_code ec;
+    if (c.train_range.empty()) d.error(c.file, 0, "train_range names no sample: nothing to train on");
+    if (c.train_net_prefix.empty()) d.error(c.file, 0, "train_range is set but train_net_prefix is not (where training saves the network)");
+    else {
+        try {
+            io::check_creatable_location(c.train_net_prefix + "_current.h5");
+        } catch (const core::Error& e) {
+            d.error_at(c.where("train_net_prefix"), std::string("train_net_prefix: ") + e.what());
+        }
     }
     // MALIS.
     const bool constrained = c.is_constrained_malis || c.malis_norm_type == config::MalisNorm::Constrain;
@@ -215,8 +219,9 @@ struct Trainer::Impl {
     {
         dist::root_decides(comm, [&] {
             config::Diagnostics d;
+            check_training_options(job, options.seed_file, d);
             const config::NetSpec n = config::NetSpec::read(c.net_spec, d);
-            if (!d.has_errors()) check_training_job(job, n, options.seed_file, d);
+            if (!d.has_errors()) check_training_network(job, n, d);
             if (!d.has_errors())
                 if (const auto s = graph::NetShapes::from_output(n, c.train_outsz, d)) {
                     data::PatchGeometry g{s->input_sizes(), s->output_sizes()};
@@ -235,7 +240,20 @@ struct Trainer::Impl {
                 }
             for (const auto& w : d.warnings()) log.warn(w.where, ": ", w.message);
             d.throw_if_errors();
+            if (options.seed_file) check_seed(n);
+            if (!c.conv_plan.empty()) model::read_network_meta(c.conv_plan);  // a readable network file
         });
+    }
+
+    /// A seed must share groups with the network, of the same shapes (load_network checks them).
+    void check_seed(const config::NetSpec& n) const
+    {
+        std::error_code ec;
+        if (std::filesystem::exists(files.current(), ec)) return;  // resuming: the seed is not used
+        auto scratch = graph::ParameterStore<float>::create(n, graph::NetShapes::for_output(n, c.train_outsz));
+        const model::LoadReport r = model::load_network(*options.seed_file, n, *scratch, model::LoadMode::Seed);
+        if (r.loaded.empty() && r.skipped.empty())
+            throw core::InputError("shares no parameter group with " + n.file + " (not a seed for this network)").at(*options.seed_file);
     }
 
     std::vector<data::SampleData> load_samples(const std::set<std::int64_t>& range, bool split)
@@ -409,7 +427,11 @@ struct Trainer::Impl {
                  ctx.threads.threads(), " thread(s) x ", batch, " patch(es); cost ", to_string(cost), use_malis ? " with MALIS" : "");
 
         // Output directories, as the original made them.
-        if (!c.is_check) dist::root_decides(comm, [&] { io::create_parent_directories(files.current()); });
+        if (!c.is_check)
+            dist::root_decides(comm, [&] {
+                io::create_parent_directories(files.current());
+                if (const int n = io::remove_stale_temporaries(files.prefix)) log.info("removed ", n, " temporary file(s) of killed writes");
+            });
 
         train_source = std::make_shared<data::PatchSource>(load_samples(c.train_range, c.split_samples), c.augment, true);
         if (!c.test_range.empty()) test_source = std::make_shared<data::PatchSource>(load_samples(c.test_range, false), config::Augmentation{}, false);
@@ -650,7 +672,7 @@ struct Trainer::Impl {
         line << "update " << iteration << "/" << c.max_iter << ", cost: " << fixed(p.cost, 4) << ", pixel error: " << fixed(p.pixel_error, 4);
         if (rand_error) line << ", rand error: " << fixed(p.rand_error, 4);
         if (use_malis) line << ", me: " << fixed(p.malis_cost, 4) << ", mc: " << fixed(p.malis_error, 4);
-        line << ", elapsed: " << fixed(p.seconds_per_iteration, 3) << " s/iter, " << std::setprecision(3) << p.voxels_per_second
+        line << ", elapsed: " << std::setprecision(3) << p.seconds_per_iteration << " s/iter, " << p.voxels_per_second
              << " voxels/s, learning rate: " << std::setprecision(5) << rate << ", ETA " << duration_text(eta_s) << ", peak memory "
              << bytes_text(peak);
         log.info(line.str());

@@ -10,6 +10,7 @@
 /// Under MPI, every rank of `comm` writes into the same temporary file (parallel HDF5); rank 0 picks
 /// its name and performs the rename after all ranks have closed the file.
 
+#include <span>
 #include <string>
 
 #include "znn/dist/comm.hpp"
@@ -29,6 +30,10 @@ public:
     const std::string& final_path() const noexcept { return final_path_; }
     /// Where to write; identical on every rank.
     const std::string& temp_path() const noexcept { return temp_path_; }
+
+    /// Writes `bytes` as the temporary file's whole content (rank 0 only under MPI). IoError naming
+    /// the final path, with the system's reason, when the data cannot all be written.
+    void write_bytes(std::span<const unsigned char> bytes);
 
     /// Flushes the temporary file to stable storage and renames it to the final path. The file must be
     /// closed on every rank before. Collective over comm. Throws IoError if the rename fails.
@@ -53,6 +58,11 @@ void check_creatable_location(const std::string& path);
 /// has them (no bytes copied), else a copy; either is made under a temporary name and renamed over
 /// `to`. IoError naming `to` on failure; `to` is then unchanged.
 void publish_copy(const std::string& from, const std::string& to);
+
+/// Removes the temporary files that AtomicFile writes of `final_path`-like names were killed in:
+/// `.<name>.tmp-<pid>-<n>` in the directory of `prefix_path` whose name starts with the file name of
+/// `prefix_path` and whose writer process no longer runs on this host. Returns how many it removed.
+int remove_stale_temporaries(const std::string& prefix_path);
 
 /// Creates the missing parent directories of `path` (as `mkdir -p`); IoError naming the directory
 /// that could not be made.

@@ -74,6 +74,13 @@ public:
     static Hdf5File open(const std::string& path, FileMode mode, const dist::Comm& comm = dist::Comm::serial());
     /// Creates a new file, truncating any existing one. With a non-serial comm: collective.
     static Hdf5File create(const std::string& path, const dist::Comm& comm = dist::Comm::serial());
+    /// Creates a file in memory only (HDF5's core driver, nothing on disk); `name` is for messages.
+    /// Its bytes, image(), are written by the caller: an I/O failure (a full disk) then happens in
+    /// the caller's write, never inside HDF5 (whose 1.10 series crashes at exit on a file it failed
+    /// to flush).
+    static Hdf5File create_in_memory(const std::string& name);
+    /// The complete file as bytes (flushes first). Files made by create_in_memory().
+    std::vector<unsigned char> image() const;
 
     Hdf5File(Hdf5File&& other) noexcept;
     Hdf5File& operator=(Hdf5File&& other) noexcept;

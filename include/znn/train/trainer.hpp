@@ -85,11 +85,12 @@ struct TrainResult {
     double last_test_pixel_error = -1; ///< the last validation's pixel error (-1: none)
 };
 
-/// Every problem of `job` for training, to `diagnostics` (`znn check` reports the same): keys znn
-/// does not do, the network's outputs against `out_type` and the cost, MALIS settings, the
-/// checkpoint prefix, the seed file. `net` is the job's network.
-void check_training_job(const config::JobFiles& job, const config::NetSpec& net, const std::optional<std::string>& seed_file,
-                        config::Diagnostics& diagnostics);
+/// Every problem of `job`'s options for training, to `diagnostics` (`znn check` reports the same):
+/// keys znn does not do or that do nothing together, MALIS settings, the checkpoint prefix (its
+/// directory must exist or be creatable), the seed file and the conv_plan file.
+void check_training_options(const config::JobFiles& job, const std::optional<std::string>& seed_file, config::Diagnostics& diagnostics);
+/// Every problem of `net` for `job`'s training: its outputs against `out_type`, the cost.
+void check_training_network(const config::JobFiles& job, const config::NetSpec& net, config::Diagnostics& diagnostics);
 
 /// @brief A training run of one job. Collective over the context's communicator.
 class Trainer {
