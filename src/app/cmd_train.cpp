@@ -110,6 +110,9 @@ int run_train(const std::vector<std::string>& args, Context& context)
     case train::TrainOutcome::Finished: break;
     }
     log.info("done: iteration ", result.iteration, " of ", c.max_iter);
+    if (result.last_test_pixel_error >= 0)
+        log.info("  validation pixel error ", result.last_test_pixel_error, " (always predicting the majority class: ",
+                 result.last_test_majority_error, ")");
     log.info("  network        ", result.network);
     log.info("  learning curve ", result.curve, "   (plot: tools/plot-curve ", result.curve, " -o curve.png)");
     return 0;

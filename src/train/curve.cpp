@@ -49,7 +49,7 @@ std::optional<std::vector<double>> read_column(const io::Hdf5File& file, const s
 }  // namespace
 
 CurvePoint::CurvePoint()
-    : rand_error(kNaN), malis_cost(kNaN), malis_error(kNaN), eta(kNaN), seconds_per_iteration(kNaN), voxels_per_second(kNaN), elapsed(kNaN)
+    : rand_error(kNaN), malis_cost(kNaN), malis_error(kNaN), eta(kNaN), seconds_per_iteration(kNaN), voxels_per_second(kNaN), elapsed(kNaN), majority_error(kNaN)
 {
 }
 
@@ -65,14 +65,14 @@ void LearningCurve::truncate(std::int64_t iteration)
 std::string LearningCurve::csv_header()
 {
     return "phase,iteration,cost,pixel_error,rand_error,malis_cost,malis_error,learning_rate,seconds_per_iteration,voxels_per_second,"
-           "elapsed_s\n";
+           "elapsed_s,majority_pixel_error\n";
 }
 
 std::string LearningCurve::csv_line(CurvePhase phase, const CurvePoint& p)
 {
     return std::string(phase_name(phase)) + "," + std::to_string(p.iteration) + "," + number(p.cost) + "," + number(p.pixel_error) + "," +
            number(p.rand_error) + "," + number(p.malis_cost) + "," + number(p.malis_error) + "," + number(p.eta) + "," +
-           number(p.seconds_per_iteration) + "," + number(p.voxels_per_second) + "," + number(p.elapsed) + "\n";
+           number(p.seconds_per_iteration) + "," + number(p.voxels_per_second) + "," + number(p.elapsed) + "," + number(p.majority_error) + "\n";
 }
 
 std::string LearningCurve::csv() const
@@ -105,6 +105,7 @@ void LearningCurve::write(io::Hdf5File& file, bool rand, bool malis) const
     write_column(file, std::string(kStatistics) + "elapsed", column(train, [](const CurvePoint& p) { return p.seconds_per_iteration; }));
     write_column(file, extra + "train/learning_rate", column(train, [](const CurvePoint& p) { return p.eta; }));
     write_column(file, extra + "train/voxels_per_second", column(train, [](const CurvePoint& p) { return p.voxels_per_second; }));
+    write_column(file, extra + "test/majority_pixel_error", column(test, [](const CurvePoint& p) { return p.majority_error; }));
 }
 
 std::optional<LearningCurve> LearningCurve::read(const io::Hdf5File& file)
@@ -129,6 +130,7 @@ std::optional<LearningCurve> LearningCurve::read(const io::Hdf5File& file)
         fill(read_column(file, base + "mc"), &CurvePoint::malis_error);
         fill(read_column(file, base + "me"), &CurvePoint::malis_cost);
         fill(read_column(file, extra + phase_name(phase) + "/elapsed"), &CurvePoint::elapsed);
+        if (phase == CurvePhase::Test) fill(read_column(file, extra + "test/majority_pixel_error"), &CurvePoint::majority_error);
         if (phase == CurvePhase::Train) {
             fill(read_column(file, std::string(kStatistics) + "elapsed"), &CurvePoint::seconds_per_iteration);
             fill(read_column(file, extra + "train/learning_rate"), &CurvePoint::eta);

@@ -203,6 +203,7 @@ struct Trainer::Impl {
 
     TrainerState state;
     LearningCurve curve;
+    double last_majority_error = -1;
     DebugPatch debug_patch;
     std::int64_t start = 0;
     enum class Start { Fresh, Seeded, Resumed } how = Start::Fresh;
@@ -689,6 +690,11 @@ struct Trainer::Impl {
         const std::int64_t v = state.validations++;
         const std::int64_t n = c.test_num;
         std::vector<double> per(static_cast<std::size_t>(n * kSums), 0.0);
+        // Targets above and at most 0.5 per output channel: the error of always predicting each
+        // channel's majority (a constant network), for comparison.
+        std::int64_t channels = 0;
+        for (const std::string& o : outputs) channels += spec.node(o)->size;
+        std::vector<double> classes(static_cast<std::size_t>(2 * channels), 0.0);
         for (std::int64_t k = comm.rank(); k < n; k += comm.size()) {
             const std::vector<data::Patch> patch = data::BatchLoader::make_batch(
                 *test_source, {.batch_size = 1, .seed = c.seed, .rank = 0, .stream_base = data::kValidationStream + std::uint64_t(v * n)}, k);
@@ -696,8 +702,23 @@ struct Trainer::Impl {
             test_net->forward();
             const Sums s = evaluate(*test_net, patch, MaskUse::Ignore, false);
             std::copy(s.begin(), s.end(), per.begin() + k * kSums);
+            std::size_t at = 0;
+            for (const std::string& o : outputs) {
+                const data::ClassCounts counts = data::ClassCounts::of(patch.front().outputs.at(o).target.cview(), nullptr);
+                for (std::size_t ch = 0; ch < counts.positives.size(); ++ch, at += 2) {
+                    classes[at] += double(counts.positives[ch]);
+                    classes[at + 1] += double(counts.zeros[ch]);
+                }
+            }
         }
         comm.allreduce_sum(std::span<double>(per));
+        comm.allreduce_sum(std::span<double>(classes));
+        double majority_errors = 0, values = 0;
+        for (std::size_t at = 0; at < classes.size(); at += 2) {
+            majority_errors += std::min(classes[at], classes[at + 1]);
+            values += classes[at] + classes[at + 1];
+        }
+        last_majority_error = values > 0 ? majority_errors / values : 0;
         Sums total{};
         for (std::int64_t k = 0; k < n; ++k)
             for (int j = 0; j < kSums; ++j) total[static_cast<std::size_t>(j)] += per[static_cast<std::size_t>(k * kSums + j)];
@@ -711,9 +732,11 @@ struct Trainer::Impl {
             p.malis_error = mean(total, kMalisError, kMalisCount);
         }
         p.elapsed = state.elapsed;
+        p.majority_error = last_majority_error;
         append_curve(CurvePhase::Test, p);
         std::ostringstream line;
-        line << "test iter: " << iteration << "/" << c.max_iter << ", cost: " << fixed(p.cost, 4) << ", pixel error: " << fixed(p.pixel_error, 4);
+        line << "test iter: " << iteration << "/" << c.max_iter << ", cost: " << fixed(p.cost, 4) << ", pixel error: " << fixed(p.pixel_error, 4)
+             << " (majority class: " << fixed(last_majority_error, 4) << ")";
         if (rand_error) line << ", rand error: " << fixed(p.rand_error, 4);
         if (use_malis) line << ", me: " << fixed(p.malis_cost, 4) << ", mc: " << fixed(p.malis_error, 4);
         log.info(line.str());
@@ -788,7 +811,10 @@ struct Trainer::Impl {
                 break;
             }
             if (it % c.num_iter_per_show == 0) show(it, window, rate);
-            if (test_net && it % c.num_iter_per_test == 0) result.last_test_pixel_error = validate(it);
+            if (test_net && it % c.num_iter_per_test == 0) {
+                result.last_test_pixel_error = validate(it);
+                result.last_test_majority_error = last_majority_error;
+            }
             state.elapsed += since(t0);
             const bool stop = s[kStop] > 0 || (it == last && last < c.max_iter);
             const bool save = it % c.num_iter_per_save == 0 || it == c.max_iter || stop;

@@ -213,7 +213,14 @@ expect 2 "is_malis: MALIS weights affinity graphs" "$znn" check -c job.cfg --set
 # ---- the learning-curve plot -------------------------------------------------------------------------
 expect 0 "wrote curve.png" "$src/tools/plot-curve" ref/net_curve.csv -o curve.png
 expect 0 "wrote malis.png" "$src/tools/plot-curve" malis/net_current.h5 -o malis.png
-expect 0 "PNG image data" file curve.png
+expect 0 "^png$" "$py" -c "print('png' if open('curve.png', 'rb').read(8) == b'\\x89PNG\\r\\n\\x1a\\n' else 'not png')"
+
+# ---- the quickstart job's own files stay valid ----------------------------------------------------
+mkdir qs && cp "$src"/jobs/quickstart/quickstart.cfg "$src"/jobs/quickstart/quickstart.spec "$src"/jobs/quickstart/n4.znn qs/
+"$znn" synth --out qs/data --shape 4,160,160 --seed 1 >/dev/null 2>&1 || fail "synth for the quickstart"
+expect 0 "check passed" "$znn" check -c qs/quickstart.cfg
+expect 0 "validation pixel error" "$znn" train -c qs/quickstart.cfg --set Max_iter=2 --set Num_iter_per_show=1 --set Num_iter_per_test=2 \
+    --set Num_iter_per_save=1 --set test_num=1 --set train_outsz=1,8,8
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -36,6 +36,7 @@ struct CurvePoint {
     double seconds_per_iteration;  ///< train: of the training steps
     double voxels_per_second;      ///< train: output voxels over every rank
     double elapsed;                ///< seconds of training so far, over every run of the job
+    double majority_error;         ///< test: the pixel error of always predicting each channel's majority
     CurvePoint();
 };
 

@@ -83,6 +83,8 @@ struct TrainResult {
     std::string curve;           ///< the CSV learning curve
     double seconds_per_iteration = 0;  ///< median over the run's training steps
     double last_test_pixel_error = -1; ///< the last validation's pixel error (-1: none)
+    /// The same validation's error of always predicting each output channel's majority value.
+    double last_test_majority_error = -1;
 };
 
 /// Every problem of `job`'s options for training, to `diagnostics` (`znn check` reports the same):
