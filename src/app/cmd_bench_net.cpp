@@ -11,6 +11,7 @@
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
+#include "znn/model/network_file.hpp"
 #include "znn/sched/thread_pool.hpp"
 #include "znn/sched/trace.hpp"
 #include "znn/train/optimizer.hpp"
@@ -53,6 +54,8 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         ("batch", po::value<int>()->default_value(1), "patches per iteration")
         ("conv", po::value<std::string>()->default_value("auto"), "fft, direct, or auto (time both per group)")
         ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("plan", po::value<std::string>(), "a network file whose convolution plan (each layer's algorithm and FFT tile)\n"
+                                           "to run instead of choosing one, e.g. a training run's _init.h5")
         ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
         ("simulate-cores", po::value<std::string>(), "also record one iteration's work and print the speedup a greedy\n"
                                                       "schedule of it would reach on these core counts, e.g. 4,8,16,32,64,144");
@@ -70,6 +73,11 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     const config::NetSpec spec = config::NetSpec::load((*vm)["net"].as<std::string>());
     const graph::NetShapes shapes = graph::NetShapes::for_output(spec, outsz);
     graph::NetworkOptions options = network_options(conv_name, spec);
+    if (vm->count("plan")) {
+        const model::NetworkFileMeta plan = model::read_network_meta((*vm)["plan"].as<std::string>());
+        options.conv_choices = plan.conv_choices;
+        options.fft_tiles = plan.fft_tiles;
+    }
     options.batch = batch;
     options.usage = mode == "train" ? conv::Usage::Training : conv::Usage::Inference;
 

@@ -277,6 +277,11 @@ const std::vector<Option>& options()
          "yes: each MPI rank loads and samples only its slab of every training sample; no: every rank holds whole samples "
          "(then a run's patches depend only on ranks x batch_size)",
          set_bool(&JobConfig::split_samples), [](const JobConfig& c) { return yes_no(c.split_samples); }},
+        {"grad_bucket_mb", "grad_bucket_mb", "train", "MPI: gradients are averaged in buckets of at least this many MiB",
+         set_real(&JobConfig::grad_bucket_mb, 0.001, 65536), [](const JobConfig& c) { return real_text(c.grad_bucket_mb); }},
+        {"grad_overlap", "grad_overlap", "train",
+         "MPI: start each bucket's all-reduce as soon as backward has finished its gradients (no: after backward)",
+         set_bool(&JobConfig::grad_overlap), [](const JobConfig& c) { return yes_no(c.grad_overlap); }},
         {"conv_plan", "conv_plan", "train",
          "a network file whose convolution plan (each layer's algorithm and FFT tile) training uses instead of timing; "
          "empty: time them (a resumed run reuses its checkpoint's)",
@@ -418,7 +423,12 @@ const std::vector<Alias>& aliases()
 }
 
 /// Keys of the original's side branches: accepted, with a warning that they do nothing.
-constexpr std::string_view kIgnoredKeys[] = {"forward_grid", "forward_offset", "train_seed_net", "train_load_net", "optimize_mode"};
+constexpr std::string_view kIgnoredKeys[] = {"forward_grid", "forward_offset", "optimize_mode"};
+/// Keys of the original's side branches that ask for what znn does another way: errors saying how.
+constexpr std::pair<std::string_view, std::string_view> kRedirectedKeys[] = {
+    {"train_seed_net", "seed a new run with `znn train -s SEED.h5` instead"},
+    {"train_load_net", "znn train resumes from <train_net_prefix>_current.h5 by itself; to start from another file, `znn train -s FILE.h5`"},
+};
 
 const Option* find_option(std::string_view key)
 {
@@ -440,6 +450,7 @@ std::vector<std::string> all_known_keys()
     for (const Option& o : options()) keys.emplace_back(o.display);
     for (const Alias& a : aliases()) keys.emplace_back(a.key);
     for (std::string_view k : kIgnoredKeys) keys.emplace_back(k);
+    for (const auto& [k, how] : kRedirectedKeys) keys.emplace_back(k);
     return keys;
 }
 
@@ -499,6 +510,11 @@ JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const
             warn("'" + key + "' (from a side branch of the original) is accepted and ignored");
             return;
         }
+        for (const auto& [redirected, how] : kRedirectedKeys)
+            if (key == redirected) {
+                diagnostics.error_at(where, "'" + key + "' (from a side branch of the original) is not read by znn: " + std::string(how));
+                return;
+            }
         const std::string guess = closest_match(key, all_known_keys());
         diagnostics.error_at(where, "unknown key '" + key + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
     };

@@ -333,6 +333,74 @@ MalisResult malis_weights(TensorView<const float> affinity, TensorView<const flo
     return result;
 }
 
+tensor::Tensor<float> malis_weights_reference(TensorView<const float> affinity, TensorView<const float> target, const MalisOptions& options)
+{
+    check_affinity_views(affinity, "affinity");
+    check_affinity_views(target, "target");
+    ZNN_CHECK(!options.constrained && (options.norm == config::MalisNorm::None || options.norm == config::MalisNorm::Frac),
+              "malis_weights_reference: unconstrained, norm none or frac only");
+    const Graph g(affinity.size());
+    const std::size_t E = static_cast<std::size_t>(3 * g.n);
+    std::uint32_t segments = 0;
+    const std::vector<std::uint32_t> seg = segmentation(g, target.data(), &segments);
+    std::vector<double> seg_size(segments + 1, 0.0);
+    for (const std::uint32_t v : seg) seg_size[v] += 1;
+    std::vector<float> clipped(E);
+    for (std::size_t e = 0; e < E; ++e) clipped[e] = std::min(affinity.data()[e], options.high);
+    const std::vector<std::uint32_t> order = sorted_edges(g, clipped, options.low);
+    tensor::Tensor<float> weights(3, affinity.size());
+    std::vector<char> added(E, 0);
+    std::vector<std::int64_t> component(static_cast<std::size_t>(g.n));
+    std::vector<std::int64_t> stack;
+    const bool frac = options.norm == config::MalisNorm::Frac;
+    for (const std::uint32_t e : order) {
+        // The components of the edges added so far, by flood fill.
+        std::fill(component.begin(), component.end(), -1);
+        for (std::int64_t v0 = 0; v0 < g.n; ++v0) {
+            if (component[static_cast<std::size_t>(v0)] >= 0) continue;
+            component[static_cast<std::size_t>(v0)] = v0;
+            stack.assign(1, v0);
+            while (!stack.empty()) {
+                const std::int64_t v = stack.back();
+                stack.pop_back();
+                for (int a = 0; a < 3; ++a) {
+                    const std::int64_t o = g.offset[static_cast<std::size_t>(a)];
+                    // Edge (a, v) to v - o, and edge (a, v + o) to v.
+                    if (added[static_cast<std::size_t>(a * g.n + v)] && component[static_cast<std::size_t>(v - o)] < 0) {
+                        component[static_cast<std::size_t>(v - o)] = v0;
+                        stack.push_back(v - o);
+                    }
+                    if (v + o < g.n && added[static_cast<std::size_t>(a * g.n + v + o)] && g.exists(a, v + o) &&
+                        component[static_cast<std::size_t>(v + o)] < 0) {
+                        component[static_cast<std::size_t>(v + o)] = v0;
+                        stack.push_back(v + o);
+                    }
+                }
+            }
+        }
+        const int a = static_cast<int>(e / g.n);
+        const std::int64_t q = e % g.n, p = q - g.offset[static_cast<std::size_t>(a)];
+        const std::int64_t ca = component[static_cast<std::size_t>(q)], cb = component[static_cast<std::size_t>(p)];
+        added[e] = 1;
+        if (ca == cb) continue;
+        // Pairs (i in A, j in B) of non-boundary voxels, one by one per voxel of A against B's segment counts.
+        std::vector<double> b_count(segments + 1, 0.0);
+        for (std::int64_t v = 0; v < g.n; ++v)
+            if (component[static_cast<std::size_t>(v)] == cb && seg[static_cast<std::size_t>(v)] > 0) b_count[seg[static_cast<std::size_t>(v)]] += 1;
+        double b_total = 0;
+        for (std::size_t k = 1; k < b_count.size(); ++k) b_total += frac ? b_count[k] / seg_size[k] : b_count[k];
+        double w = 0;
+        for (std::int64_t v = 0; v < g.n; ++v) {
+            const std::uint32_t s = seg[static_cast<std::size_t>(v)];
+            if (component[static_cast<std::size_t>(v)] != ca || s == 0) continue;
+            const double share = frac ? 1 / seg_size[s] : 1.0;
+            w += share * b_total;  // same + different pairs: every pair across counts once
+        }
+        weights.data()[e] = static_cast<float>(w);
+    }
+    return weights;
+}
+
 MalisMetrics malis_metrics(TensorView<const float> prob, TensorView<const float> target, TensorView<const float> weights)
 {
     ZNN_CHECK(prob.shape() == target.shape() && weights.shape() == target.shape() && prob.is_contiguous() && target.is_contiguous() &&

@@ -439,7 +439,8 @@ struct Trainer::Impl {
 
         start_parameters();
         make_networks();
-        averager = std::make_unique<GradientAverager>(comm, *params, GradientAveragerOptions{});
+        averager = std::make_unique<GradientAverager>(
+            comm, *params, GradientAveragerOptions{static_cast<std::size_t>(c.grad_bucket_mb * double(1 << 20)), c.grad_overlap});
         net->set_gradient_ready([this](std::size_t k) { averager->ready(k); });
         for (const std::string& o : outputs) prob[o] = tensor::Tensor<float>(batch * spec.node(o)->size, shapes().output_sizes().at(o));
         loader = std::make_unique<data::BatchLoader>(
@@ -757,6 +758,8 @@ struct Trainer::Impl {
         }
         const double scale = 1.0 / (double(batch) * double(patch_voxels));
         Window window;
+        const auto loop_start = Clock::now();
+        double data_wait = 0, reduce_wait = 0, step_total = 0;
         if (state.window_iterations > 0 && state.window_sums.size() == window.sums.size()) {
             window.iterations = state.window_iterations;
             window.step_seconds = state.window_seconds;
@@ -797,6 +800,9 @@ struct Trainer::Impl {
             state.eta = rate;
             const double step = std::chrono::duration<double>(t6 - t0).count();
             steps.push_back(step);
+            step_total += step;
+            data_wait += std::chrono::duration<double>(t1 - t0).count();
+            reduce_wait += std::chrono::duration<double>(t5 - t4).count();
             window.step_seconds += step;
             window.iterations += 1;
             for (int k = 0; k < kSums; ++k) window.sums[static_cast<std::size_t>(k)] += s[static_cast<std::size_t>(k)];
@@ -832,9 +838,17 @@ struct Trainer::Impl {
                 break;
             }
         }
+        result.loop_seconds = since(loop_start);
         if (!steps.empty()) {
             std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2), steps.end());
             result.seconds_per_iteration = steps[steps.size() / 2];
+            result.voxels_per_second = double(comm.size() * batch * patch_voxels) / result.seconds_per_iteration;
+            result.data_wait_share = data_wait / step_total;
+            result.reduce_wait_share = reduce_wait / step_total;
+            log.info(steps.size(), " iteration(s) in ", fixed(result.loop_seconds, 2), " s: median step ", std::setprecision(4),
+                     result.seconds_per_iteration, " s, ", std::setprecision(4), result.voxels_per_second, " voxels/s; of the steps, ",
+                     fixed(100 * result.data_wait_share, 2), "% waiting for data, ", fixed(100 * result.reduce_wait_share, 2),
+                     "% waiting for the gradients' all-reduce");
         }
         return result;
     }

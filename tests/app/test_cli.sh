@@ -57,7 +57,8 @@ done
 expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
 expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
 expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
-expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, net, data\)" "$znn" bench gpu
+expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, net, data, malis\)" "$znn" bench gpu
+expect 0 '^\{"bench":"malis","size":\[2,9,10\].*"speedup":[0-9.e+]+,"max_rel_difference":0\}$' "$znn" bench malis --size 2,9,10 --iters 1 --reference --norm frac
 expect 0 '"op":"max_filter".*"gbytes_per_s"' "$znn" bench pool --in 2,4,20,20 --window 2,2,2 --iters 1
 expect 2 "max-pool window 2,2,2 does not divide its input 4,21,20" "$znn" bench pool --in 2,4,21,20 --window 2,2,2 --pool
 expect 2 "--algo: unknown algorithm 'winograd'" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo winograd

@@ -125,6 +125,23 @@ TEST(JobConfig, DefaultsAliasesAndPathsRelativeToTheFile)
     EXPECT_EQ(c.cost_fn, CostFn::Auto);
 }
 
+TEST(JobConfig, SideBranchKeysThatAskForWhatZnnDoesOtherwiseAreErrors)
+{
+    test::TempDir dir;
+    const std::string cfg = write(dir, "b.cfg", "[parameters]\nfnet_spec = n.znn\ntrain_seed_net = old.h5\ntrain_load_net = x.h5\n");
+    try {
+        JobConfig::load(cfg);
+        FAIL() << "no error";
+    } catch (const core::InputError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("b.cfg:3: 'train_seed_net' (from a side branch of the original) is not read by znn: seed a new run with "
+                         "`znn train -s SEED.h5` instead"),
+                  std::string::npos)
+            << m;
+        EXPECT_NE(m.find("b.cfg:4: 'train_load_net'"), std::string::npos) << m;
+    }
+}
+
 TEST(JobConfig, CanonicalKeysAndOverridesWin)
 {
     test::TempDir dir;

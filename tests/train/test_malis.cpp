@@ -277,3 +277,17 @@ TEST(Malis, WeightedMetrics)
     EXPECT_NEAR(m.weighted_error, 3.0 / 4, 1e-12);
     EXPECT_NEAR(m.weighted_cost, (-std::log(0.9) - 3 * std::log(0.4)) / 4, 1e-6);
 }
+
+TEST(Malis, TheReferenceImplementationAgrees)
+{
+    // The brute-force baseline of the benchmarks gives the same weights (none and frac).
+    sched::ThreadPool pool(1);
+    for (std::uint64_t seed = 40; seed < 44; ++seed) {
+        const Case c = random_case(seed, {3, 5, 4});
+        for (const auto norm : {config::MalisNorm::None, config::MalisNorm::Frac}) {
+            const MalisResult fast = malis_weights(c.affinity.cview(), c.target.cview(), {}, {.norm = norm}, pool);
+            const Tensor<float> slow = malis_weights_reference(c.affinity.cview(), c.target.cview(), {.norm = norm});
+            for (std::int64_t i = 0; i < slow.count(); ++i) ASSERT_NEAR(fast.weights.data()[i], slow.data()[i], 1e-5) << seed << " " << i;
+        }
+    }
+}

@@ -180,6 +180,10 @@ Max_iter = 40
 EOF
 expect 0 "update 10/40, cost: [0-9.]+, pixel error: [0-9.]+, rand error: [0-9.]+, me: [0-9.]+, mc: [0-9.]+" "$znn" train -c malis.cfg
 expect 0 "done" "$znn" train -c malis.cfg --set train_net_prefix=cmalis/net --set is_constrained_malis=yes --set malis_norm_type=none
+# Direct (oneDNN) layers: the same bits run after run at one thread count.
+expect 0 "done" "$znn" train -c malis.cfg --set train_net_prefix=direct1/net --set train_conv_mode=direct
+expect 0 "done" "$znn" train -c malis.cfg --set train_net_prefix=direct2/net --set train_conv_mode=direct
+same direct1/net_40.h5 direct2/net_40.h5
 expect 0 "^malis ok$" "$py" -c "
 import h5py, numpy as np
 f = h5py.File('malis/net_current.h5', 'r')

@@ -79,6 +79,13 @@ tensor::Tensor<std::uint32_t> true_segmentation(tensor::TensorView<const float> 
 MalisResult malis_weights(tensor::TensorView<const float> affinity, tensor::TensorView<const float> target,
                           tensor::TensorView<const float> mask, const MalisOptions& options, core::ParallelFor& threads);
 
+/// The same weights (unconstrained, norm none or frac, no mask) by brute force: edges are added in
+/// the same order, and after each one the components are found again from scratch and the pairs
+/// across the two it joins counted voxel by voxel — O(E·(N + E)). A baseline for benchmarks and a
+/// check for tests; far too slow for training.
+tensor::Tensor<float> malis_weights_reference(tensor::TensorView<const float> affinity, tensor::TensorView<const float> target,
+                                              const MalisOptions& options);
+
 /// Pair counts of `affinity` thresholded at 0.5 against the true segmentation of `target`.
 PairCounts affinity_pair_counts(tensor::TensorView<const float> affinity, tensor::TensorView<const float> target);
 

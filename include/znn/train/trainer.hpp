@@ -82,6 +82,10 @@ struct TrainResult {
     std::string network;         ///< the last checkpoint written (empty if none)
     std::string curve;           ///< the CSV learning curve
     double seconds_per_iteration = 0;  ///< median over the run's training steps
+    double loop_seconds = 0;           ///< wall time of the loop (steps, progress lines, validation, checkpoints)
+    double voxels_per_second = 0;      ///< output voxels of every rank per median step
+    double data_wait_share = 0;        ///< of the steps' time: waiting for a batch
+    double reduce_wait_share = 0;      ///< of the steps' time: waiting for the gradients' all-reduce
     double last_test_pixel_error = -1; ///< the last validation's pixel error (-1: none)
     /// The same validation's error of always predicting each output channel's majority value.
     double last_test_majority_error = -1;
