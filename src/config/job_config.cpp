@@ -280,7 +280,8 @@ const std::vector<Option>& options()
         {"grad_bucket_mb", "grad_bucket_mb", "train", "MPI: gradients are averaged in buckets of at least this many MiB",
          set_real(&JobConfig::grad_bucket_mb, 0.001, 65536), [](const JobConfig& c) { return real_text(c.grad_bucket_mb); }},
         {"grad_overlap", "grad_overlap", "train",
-         "MPI: start each bucket's all-reduce as soon as backward has finished its gradients (no: after backward)",
+         "MPI: start each bucket's all-reduce as soon as backward has finished its gradients (MPI_Iallreduce; pays where the MPI "
+         "progresses it asynchronously) or, no, after backward",
          set_bool(&JobConfig::grad_overlap), [](const JobConfig& c) { return yes_no(c.grad_overlap); }},
         {"conv_plan", "conv_plan", "train",
          "a network file whose convolution plan (each layer's algorithm and FFT tile) training uses instead of timing; "

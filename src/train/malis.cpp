@@ -187,6 +187,28 @@ PassWeights kruskal(const Graph& g, const std::vector<float>& value, float low, 
     return w;
 }
 
+/// The weights of one unconstrained pass without the merger/splitter split: an edge joining regions
+/// of a and b non-boundary voxels (or fractions, `frac`) weighs a·b.
+std::vector<double> kruskal_totals(const Graph& g, const std::vector<float>& value, float low, const std::vector<std::uint32_t>& seg,
+                                   const std::vector<std::uint32_t>& seg_size, bool frac)
+{
+    std::vector<double> w(static_cast<std::size_t>(3 * g.n), 0.0);
+    UnionFind uf(static_cast<std::size_t>(g.n));
+    std::vector<double> total(static_cast<std::size_t>(g.n), 0.0);
+    for (std::size_t v = 0; v < total.size(); ++v)
+        if (seg[v] > 0) total[v] = frac ? 1.0 / double(seg_size[seg[v]]) : 1.0;
+    for (const std::uint32_t e : sorted_edges(g, value, low)) {
+        const std::int64_t q = e % g.n;
+        const std::uint32_t r1 = uf.find(static_cast<std::uint32_t>(q)),
+                            r2 = uf.find(static_cast<std::uint32_t>(q - g.offset[static_cast<std::size_t>(e / g.n)]));
+        if (r1 == r2) continue;
+        w[e] = total[r1] * total[r2];
+        const std::uint32_t root = uf.unite(r1, r2);
+        total[root] = total[r1] + total[r2];
+    }
+    return w;
+}
+
 }  // namespace
 
 double PairCounts::rand_error() const
@@ -293,7 +315,13 @@ MalisResult malis_weights(TensorView<const float> affinity, TensorView<const flo
     for (std::size_t e = 0; e < E; ++e) clipped[e] = std::min(aff[e], options.high);
 
     std::vector<double> weight(E, 0.0);
-    if (!options.constrained) {
+    if (!options.constrained && !options.split_sums) {
+        const std::vector<double> w = kruskal_totals(g, clipped, options.low, seg, seg_size, options.norm == config::MalisNorm::Frac);
+        const double norm = options.norm == config::MalisNorm::Num    ? double(N)
+                            : options.norm == config::MalisNorm::Pair ? double(N) * double(N - 1)
+                                                                      : 1.0;
+        for (std::size_t e = 0; e < E; ++e) weight[e] = w[e] / norm;
+    } else if (!options.constrained) {
         const bool frac = options.norm == config::MalisNorm::Frac;
         const PassWeights w = kruskal(g, clipped, options.low, seg, seg_size, frac);
         const double norm = options.norm == config::MalisNorm::Num    ? double(N)

@@ -487,13 +487,15 @@ struct Trainer::Impl {
             }
             if (!rand_error || C != 3) continue;
             std::vector<Sums> per(static_cast<std::size_t>(B), Sums{});
-            auto one = [&](std::int64_t b, core::ParallelFor& threads) {
+            auto rand = [&](std::int64_t b) {
+                Sums& r = per[static_cast<std::size_t>(b)];
+                r[kRandSum] = affinity_pair_counts(p.channels(b * C, C), patches[static_cast<std::size_t>(b)].outputs.at(o).target.cview()).rand_error();
+                r[kRandCount] = 1;
+            };
+            auto weigh = [&](std::int64_t b, core::ParallelFor& threads) {
                 const data::PatchTarget& t = patches[static_cast<std::size_t>(b)].outputs.at(o);
                 const auto pb = p.channels(b * C, C);
                 Sums& r = per[static_cast<std::size_t>(b)];
-                r[kRandSum] = affinity_pair_counts(pb, t.target.cview()).rand_error();
-                r[kRandCount] = 1;
-                if (!use_malis) return;
                 const tensor::TensorView<const float> mask = masks == MaskUse::Apply ? t.mask.cview() : tensor::TensorView<const float>();
                 const MalisResult m = malis_weights(pb, t.target.cview(), mask, malis, threads);
                 r[kDegenerate] = m.degenerate ? 1 : 0;
@@ -508,11 +510,20 @@ struct Trainer::Impl {
                 }
                 if (c.is_debug && b == 0) debug_patch["malis_weights"][o] = m.weights;
             };
-            if (B == 1) one(0, ctx.threads);
-            else {
-                core::SerialFor serial;
+            core::SerialFor serial;
+            if (B == 1 && use_malis && malis.constrained) {  // the two constrained passes take the threads
+                rand(0);
+                weigh(0, ctx.threads);
+            } else if (B == 1 && use_malis) {  // the rand error beside the MALIS weights
+                ctx.threads.run(2, 1, [&](std::int64_t begin, std::int64_t end, int) {
+                    for (std::int64_t k = begin; k < end; ++k) k == 0 ? rand(0) : weigh(0, serial);
+                });
+            } else {
                 ctx.threads.run(B, 1, [&](std::int64_t begin, std::int64_t end, int) {
-                    for (std::int64_t b = begin; b < end; ++b) one(b, serial);
+                    for (std::int64_t b = begin; b < end; ++b) {
+                        rand(b);
+                        if (use_malis) weigh(b, serial);
+                    }
                 });
             }
             for (const Sums& r : per)
@@ -758,7 +769,7 @@ struct Trainer::Impl {
         }
         const double scale = 1.0 / (double(batch) * double(patch_voxels));
         Window window;
-        const auto loop_start = Clock::now();
+        auto loop_start = Clock::now();
         double data_wait = 0, reduce_wait = 0, step_total = 0;
         if (state.window_iterations > 0 && state.window_sums.size() == window.sums.size()) {
             window.iterations = state.window_iterations;
@@ -767,7 +778,8 @@ struct Trainer::Impl {
         }
         const std::int64_t last = options.iterations > 0 ? std::min(c.max_iter, state.iteration + options.iterations) : c.max_iter;
         std::vector<double> steps;
-        for (std::int64_t it = state.iteration + 1; it <= last; ++it) {
+        const std::int64_t first = state.iteration + 1;
+        for (std::int64_t it = first; it <= last; ++it) {
             const auto t0 = Clock::now();
             const std::vector<data::Patch> patches = loader->next();
             const auto t1 = Clock::now();
@@ -796,6 +808,7 @@ struct Trainer::Impl {
             else
                 log.debug("iteration ", it, ": every patch's MALIS weights are 0 (fewer than 2 non-boundary voxels): no update");
             const auto t6 = Clock::now();
+            if (it == first) loop_start = t6;  // the loop's time from the second iteration: the first warms up
             state.iteration = it;
             state.eta = rate;
             const double step = std::chrono::duration<double>(t6 - t0).count();
@@ -838,15 +851,15 @@ struct Trainer::Impl {
                 break;
             }
         }
-        result.loop_seconds = since(loop_start);
+        result.loop_seconds = steps.size() > 1 ? since(loop_start) / double(steps.size() - 1) : 0;
         if (!steps.empty()) {
             std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2), steps.end());
             result.seconds_per_iteration = steps[steps.size() / 2];
             result.voxels_per_second = double(comm.size() * batch * patch_voxels) / result.seconds_per_iteration;
             result.data_wait_share = data_wait / step_total;
             result.reduce_wait_share = reduce_wait / step_total;
-            log.info(steps.size(), " iteration(s) in ", fixed(result.loop_seconds, 2), " s: median step ", std::setprecision(4),
-                     result.seconds_per_iteration, " s, ", std::setprecision(4), result.voxels_per_second, " voxels/s; of the steps, ",
+            log.info(steps.size(), " iteration(s): median step ", std::setprecision(4), result.seconds_per_iteration,
+                     " s, after the first ", std::setprecision(4), result.loop_seconds, " s per iteration with everything, ", std::setprecision(4), result.voxels_per_second, " voxels/s; of the steps, ",
                      fixed(100 * result.data_wait_share, 2), "% waiting for data, ", fixed(100 * result.reduce_wait_share, 2),
                      "% waiting for the gradients' all-reduce");
         }

@@ -167,7 +167,8 @@ TEST(Malis, WeightsEqualTheBruteForcePairCountsTiesIncluded)
         const std::int64_t n = s.product();
         const std::vector<float> value = values_of(c.affinity);
         for (const auto norm : {config::MalisNorm::None, config::MalisNorm::Num, config::MalisNorm::Pair, config::MalisNorm::Frac}) {
-            const MalisResult r = malis_weights(c.affinity.cview(), c.target.cview(), {}, {.norm = norm}, pool);
+            const MalisResult r = malis_weights(c.affinity.cview(), c.target.cview(), {}, {.norm = norm, .split_sums = true}, pool);
+            const MalisResult fast = malis_weights(c.affinity.cview(), c.target.cview(), {}, {.norm = norm}, pool);
             const Expected x = brute_weights(c, value, norm == config::MalisNorm::Frac);
             const double N = double(r.boundary_free);
             const double scale = norm == config::MalisNorm::Num ? N : norm == config::MalisNorm::Pair ? N * (N - 1) : 1.0;
@@ -175,6 +176,7 @@ TEST(Malis, WeightsEqualTheBruteForcePairCountsTiesIncluded)
             for (std::int64_t e = 0; e < 3 * n; ++e) {
                 const double w = (x.merger[static_cast<std::size_t>(e)] + x.splitter[static_cast<std::size_t>(e)]) / scale;
                 ASSERT_NEAR(r.weights.data()[e], w, 1e-6 * std::max(1.0, w)) << "seed " << seed << " norm " << int(norm) << " edge " << e;
+                ASSERT_NEAR(fast.weights.data()[e], w, 1e-6 * std::max(1.0, w)) << "without the split, seed " << seed << " edge " << e;
                 merger += x.merger[static_cast<std::size_t>(e)] / scale;
                 splitter += x.splitter[static_cast<std::size_t>(e)] / scale;
                 nonzero += w > 0;
@@ -256,7 +258,7 @@ TEST(Malis, PairCountsAreSixtyFourBit)
     for (std::int64_t i = 0; i < affinity.count(); ++i) affinity.data()[i] = 0.9f;
     for (std::int64_t y = 0; y < s.y; ++y) affinity.data()[0 * n + y * s.x + 160] = 0.0f;  // the x edges across, left out
     affinity.data()[0 * n + 7 * s.x + 160] = 0.2f;                                        // but one
-    const MalisResult r = malis_weights(affinity.cview(), target.cview(), {}, {}, pool);
+    const MalisResult r = malis_weights(affinity.cview(), target.cview(), {}, {.split_sums = true}, pool);
     EXPECT_EQ(r.boundary_free, n);
     EXPECT_EQ(r.weights.data()[0 * n + 7 * s.x + 160], 2621440000.0f);
     EXPECT_EQ(r.merger, 2621440000.0);

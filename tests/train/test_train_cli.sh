@@ -137,6 +137,10 @@ long2=("${long[@]}" --set Max_iter=3000 --threads 1)
 expect 0 "2 rank\(s\) x 1 thread" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2/net "${long2[@]}"
 expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2again/net "${long2[@]}"
 same r2/net_3000.h5 r2again/net_3000.h5
+# Reductions started during backward (small buckets: several per iteration) give the same bits.
+expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2overlap/net "${long2[@]}" --set grad_overlap=yes --set grad_bucket_mb=0.001
+expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2small/net "${long2[@]}" --set grad_bucket_mb=0.001
+same r2overlap/net_3000.h5 r2small/net_3000.h5
 # A signal to one rank stops both, at one iteration, with one checkpoint; resuming gives the same network.
 "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2sig/net "${long2[@]}" >r2sig.log 2>&1 &
 pid=$!

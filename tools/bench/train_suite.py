@@ -25,7 +25,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SUMMARY = re.compile(r"(\d+) iteration\(s\) in ([0-9.]+) s: median step ([0-9.e+-]+) s, ([0-9.e+-]+) voxels/s; of the steps, "
+SUMMARY = re.compile(r"(\d+) iteration\(s\): median step ([0-9.e+-]+) s, after the first ([0-9.e+-]+) s per iteration with everything, "
+                     r"([0-9.e+-]+) voxels/s; of the steps, "
                      r"([0-9.]+)% waiting for data, ([0-9.]+)% waiting for the gradients' all-reduce")
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader"}
 
@@ -77,7 +78,7 @@ def train(znn, cfg, prefix, plan, iters, threads, ranks=1, extra=()):
     if not m:
         sys.exit(f"no summary line in the output of {' '.join(cmd)}:\n{out[-2000:]}")
     shutil.rmtree(os.path.join(os.path.dirname(cfg), prefix), ignore_errors=True)
-    return {"step_s": float(m.group(3)), "loop_s": float(m.group(2)) / int(m.group(1)), "voxels_per_s": float(m.group(4)),
+    return {"step_s": float(m.group(2)), "loop_s": float(m.group(3)), "voxels_per_s": float(m.group(4)),
             "data_share": float(m.group(5)) / 100, "reduce_share": float(m.group(6)) / 100}
 
 

@@ -120,7 +120,7 @@ struct JobConfig {
     bool split_samples = true;  ///< each rank loads and samples only its slab of the training samples
     std::string conv_plan;      ///< a network file whose convolution plan training uses instead of timing
     double grad_bucket_mb = 4;  ///< gradients are all-reduced in buckets of at least this many MiB
-    bool grad_overlap = true;   ///< start a bucket's all-reduce while backward still runs
+    bool grad_overlap = false;  ///< start a bucket's all-reduce while backward still runs
     Augmentation augment;
     bool is_bd_mirror = false;
     Rebalance rebalance_mode = Rebalance::None;

@@ -32,7 +32,7 @@ namespace znn::train {
 /// @brief Options of a GradientAverager.
 struct GradientAveragerOptions {
     std::size_t bucket_bytes = std::size_t(4) << 20;
-    bool overlap = true;
+    bool overlap = false;
 };
 
 /// @brief Averages a ParameterStore's gradients over the ranks of a communicator. Collective.

@@ -60,12 +60,16 @@ struct MalisOptions {
     bool constrained = false;
     float high = 1.0f;  ///< predictions are clipped at this
     float low = 0.0f;   ///< edges at or below this are left out
+    /// Also sum merger and splitter weights apart (MalisResult::merger, splitter). The weight of an
+    /// unconstrained edge is their sum, the product of the two regions' non-boundary voxels, which
+    /// needs no per-segment bookkeeping; the split does (the constrained passes always keep it).
+    bool split_sums = false;
 };
 
 /// @brief MALIS weights of one patch.
 struct MalisResult {
     tensor::Tensor<float> weights;  ///< (3, S)
-    double merger = 0, splitter = 0;  ///< sums of the (normalised) merger and splitter weights
+    double merger = 0, splitter = 0;  ///< sums of the (normalised) merger and splitter weights (split_sums, constrained)
     std::int64_t boundary_free = 0;   ///< N: non-boundary voxels of the true segmentation
     std::int64_t segments = 0;        ///< true segments
     bool degenerate = false;          ///< N < 2: every weight is 0

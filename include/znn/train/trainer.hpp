@@ -82,7 +82,7 @@ struct TrainResult {
     std::string network;         ///< the last checkpoint written (empty if none)
     std::string curve;           ///< the CSV learning curve
     double seconds_per_iteration = 0;  ///< median over the run's training steps
-    double loop_seconds = 0;           ///< wall time of the loop (steps, progress lines, validation, checkpoints)
+    double loop_seconds = 0;  ///< wall seconds per iteration of the loop after its first (steps, progress, validation, checkpoints)
     double voxels_per_second = 0;      ///< output voxels of every rank per median step
     double data_wait_share = 0;        ///< of the steps' time: waiting for a batch
     double reduce_wait_share = 0;      ///< of the steps' time: waiting for the gradients' all-reduce
