@@ -13,6 +13,7 @@
 #include "znn/dist/agree.hpp"
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
+#include "znn/graph/transfer.hpp"
 #include "znn/io/atomic_file.hpp"
 #include "znn/io/volume_io.hpp"
 #include "znn/model/network_file.hpp"
@@ -28,20 +29,6 @@ std::optional<config::Preprocess> parse_pp(const std::string& s)
     if (s == "standard3D") return config::Preprocess::Standard3D;
     if (s == "symetric_rescale" || s == "symmetric_rescale") return config::Preprocess::SymmetricRescale;
     return std::nullopt;
-}
-
-/// Softmax over the channels at every voxel, in place.
-void softmax(tensor::TensorView<float> v)
-{
-    const std::int64_t C = v.channels(), n = v.size().product();
-    float* d = v.data();
-    for (std::int64_t i = 0; i < n; ++i) {
-        float m = d[i];
-        for (std::int64_t c = 1; c < C; ++c) m = std::max(m, d[c * n + i]);
-        float sum = 0;
-        for (std::int64_t c = 0; c < C; ++c) sum += d[c * n + i] = std::exp(d[c * n + i] - m);
-        for (std::int64_t c = 0; c < C; ++c) d[c * n + i] /= sum;
-    }
 }
 
 }  // namespace
@@ -119,7 +106,7 @@ int run_apply(const std::vector<std::string>& args, Context& context)
         if (outputs.size() != 1) throw core::InputError("znn apply writes networks of one output node").at(spec.file);
         tensor::Tensor<float> out(net.output(outputs.begin()->first).shape());
         tensor::copy(net.output(outputs.begin()->first), out.view());
-        if ((*vm)["softmax"].as<bool>()) softmax(out.view());
+        if ((*vm)["softmax"].as<bool>()) graph::softmax_channels(out.view());
         io::write_volume(out_uri, tensor::AnyTensor(std::move(out), 4), write_options);
         log->info("applied ", spec.file, " (", loaded.loaded.size(), " groups from ", weights,
                   loaded.meta.format_version == 0 ? ", written by the original ZNN" : "", ") to ", in_uri.str(), " ",

@@ -1,6 +1,9 @@
 #include "znn/graph/transfer.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "znn/core/error.hpp"
 
 namespace znn::graph {
 
@@ -72,5 +75,19 @@ template void Transfer::forward<float>(std::span<float>, float) const;
 template void Transfer::forward<double>(std::span<double>, double) const;
 template void Transfer::backward<float>(std::span<const float>, std::span<float>) const;
 template void Transfer::backward<double>(std::span<const double>, std::span<double>) const;
+
+void softmax_channels(tensor::TensorView<float> v)
+{
+    ZNN_CHECK(v.is_contiguous(), "softmax_channels: the view must be contiguous");
+    const std::int64_t C = v.channels(), n = v.size().product();
+    float* d = v.data();
+    for (std::int64_t i = 0; i < n; ++i) {
+        float m = d[i];
+        for (std::int64_t c = 1; c < C; ++c) m = std::max(m, d[c * n + i]);
+        float sum = 0;
+        for (std::int64_t c = 0; c < C; ++c) sum += d[c * n + i] = std::exp(d[c * n + i] - m);
+        for (std::int64_t c = 0; c < C; ++c) d[c * n + i] /= sum;
+    }
+}
 
 }  // namespace znn::graph

@@ -15,6 +15,7 @@
 #include "znn/core/rng.hpp"
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
+#include "znn/graph/transfer.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 using namespace znn;
@@ -523,6 +524,20 @@ TEST(Network, ForwardLogisticsPassesTheGradientThrough)
     net.backward();
     EXPECT_NEAR(net.parameter("out")->gradient.data()[0], -0.25, 1e-12);
     EXPECT_NEAR(net.parameter("c")->gradient.data()[0], 0.25 * 0.5 + 0.5 * 1.0, 1e-12);
+}
+
+TEST(Transfer, SoftmaxOverChannelsIsStableAndSumsToOne)
+{
+    Tensor<float> t(3, {1, 1, 2});
+    const float v[] = {1.0f, 1000.0f, 2.0f, 1000.0f, 3.0f, 999.0f};  // voxel 1 would overflow a naive exp
+    std::copy(v, v + 6, t.data());
+    graph::softmax_channels(t.view());
+    const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+    EXPECT_NEAR(t.data()[0], std::exp(1.0) / z, 1e-6);
+    EXPECT_NEAR(t.data()[4], std::exp(3.0) / z, 1e-6);
+    const double w = 2 + std::exp(-1.0);
+    EXPECT_NEAR(t.data()[1], 1 / w, 1e-6);
+    EXPECT_NEAR(t.data()[5], std::exp(-1.0) / w, 1e-6);
 }
 
 TEST(Network, GoldenOutputOfATinyNetwork)

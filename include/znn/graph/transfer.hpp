@@ -13,6 +13,7 @@
 #include <span>
 
 #include "znn/config/net_spec.hpp"
+#include "znn/tensor/tensor.hpp"
 
 namespace znn::graph {
 
@@ -29,5 +30,9 @@ struct Transfer {
     /// grad[i] *= f'(given the output values[i]), in place.
     template <class T> void backward(std::span<const T> values, std::span<T> grad) const;
 };
+
+/// The softmax over the channels at every voxel of `v` (C, S), in place, the largest value
+/// subtracted first: what a `softmax_loss` network's outputs mean (reference §5.2), for inference.
+void softmax_channels(tensor::TensorView<float> v);
 
 }  // namespace znn::graph
