@@ -282,8 +282,9 @@ int run_bench(const std::vector<std::string>& args, Context& context)
                          "  pool    max-filtering or max-pooling\n"
                          "  net     a whole network: training steps or forward passes\n"
                          "  data    making one training patch (sampling, augmentation, targets)\n"
-                         "  malis   MALIS weights of one affinity patch, and the brute-force baseline\n";
-        if (args.empty()) throw core::UsageError("bench needs a benchmark name (conv, pool, net, data, malis)").scope(core::ErrorScope::AllRanks);
+                         "  malis   MALIS weights of one affinity patch, and the brute-force baseline\n"
+                         "  allreduce  the gradients' all-reduce over MPI ranks, at given sizes\n";
+        if (args.empty()) throw core::UsageError("bench needs a benchmark name (conv, pool, net, data, malis, allreduce)").scope(core::ErrorScope::AllRanks);
         return 0;
     }
     if (args[0] == "conv") return bench_conv(std::vector<std::string>(args.begin() + 1, args.end()), context);
@@ -291,7 +292,9 @@ int run_bench(const std::vector<std::string>& args, Context& context)
     if (args[0] == "net") return bench_net(std::vector<std::string>(args.begin() + 1, args.end()), context);
     if (args[0] == "data") return bench_data(std::vector<std::string>(args.begin() + 1, args.end()), context);
     if (args[0] == "malis") return bench_malis(std::vector<std::string>(args.begin() + 1, args.end()), context);
-    throw core::UsageError("unknown benchmark '" + args[0] + "' (benchmarks: conv, pool, net, data, malis)").scope(core::ErrorScope::AllRanks);
+    if (args[0] == "allreduce") return bench_allreduce(std::vector<std::string>(args.begin() + 1, args.end()), context);
+    throw core::UsageError("unknown benchmark '" + args[0] + "' (benchmarks: conv, pool, net, data, malis, allreduce)")
+        .scope(core::ErrorScope::AllRanks);
 }
 
 }  // namespace znn::app

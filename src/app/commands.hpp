@@ -14,6 +14,7 @@ int run_bench(const std::vector<std::string>& args, Context& context);
 int bench_net(const std::vector<std::string>& args, Context& context);
 int bench_data(const std::vector<std::string>& args, Context& context);
 int bench_malis(const std::vector<std::string>& args, Context& context);
+int bench_allreduce(const std::vector<std::string>& args, Context& context);
 int run_synth(const std::vector<std::string>& args, Context& context);
 int run_init(const std::vector<std::string>& args, Context& context);
 int run_apply(const std::vector<std::string>& args, Context& context);

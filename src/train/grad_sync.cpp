@@ -43,7 +43,11 @@ void GradientAverager::start(Bucket& b)
         const auto& g = params_.all()[k].gradient;
         dst = std::copy(g.data(), g.data() + g.count(), dst);
     }
-    b.request = comm_.start_allreduce_sum(std::span<float>(b.data));
+    // Overlapped: a non-blocking reduction, progressed by later hook calls. Otherwise the blocking
+    // collective, which Open MPI runs with faster algorithms (bench allreduce: 1.2-1.7 against 2.5 ms
+    // for 4.4 MiB at 2 ranks here).
+    if (options_.overlap) b.request = comm_.start_allreduce_sum(std::span<float>(b.data));
+    else comm_.allreduce_sum(std::span<float>(b.data));
     b.started = true;
     ++buckets_reduced_;
 }

@@ -57,7 +57,7 @@ done
 expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
 expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
 expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
-expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, net, data, malis\)" "$znn" bench gpu
+expect 2 "unknown benchmark 'gpu' \(benchmarks: conv, pool, net, data, malis, allreduce\)" "$znn" bench gpu
 expect 0 '^\{"bench":"malis","size":\[2,9,10\].*"speedup":[0-9.e+]+,"max_rel_difference":0\}$' "$znn" bench malis --size 2,9,10 --iters 1 --reference --norm frac
 expect 0 '"op":"max_filter".*"gbytes_per_s"' "$znn" bench pool --in 2,4,20,20 --window 2,2,2 --iters 1
 expect 2 "max-pool window 2,2,2 does not divide its input 4,21,20" "$znn" bench pool --in 2,4,21,20 --window 2,2,2 --pool
@@ -117,6 +117,7 @@ expect 0 'oneDNN: .*wait policy passive\)' env -u GOMP_SPINCOUNT OMP_WAIT_POLICY
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)
 expect 0 "2 rank\(s\)" "${mpi[@]}" "$znn" version
 count_lines "^znn [0-9]" 1 "${mpi[@]}" "$znn" version
+expect 0 '^\{"bench":"allreduce","ranks":2,"mib":0.5,"median_s":[0-9.e-]+,"min_s":[0-9.e-]+,"nonblocking_median_s":[0-9.e-]+,"bus_gbytes_per_s":[0-9.e+]+\}$' "${mpi[@]}" "$znn" bench allreduce --mb 0.5 --iters 2
 expect 2 "no such file" "${mpi[@]}" "$znn" convert "$work/missing.tif" "$work/c.h5"
 count_lines "no such file" 1 "${mpi[@]}" "$znn" convert "$work/missing.tif" "$work/c.h5"
 expect 0 "converted" "${mpi[@]}" "$znn" convert "$work/v.tif" "$work/mpi.h5"

@@ -163,6 +163,23 @@ rc=$?
 expect 0 "iteration 20" "$py" -c "import h5py; print(h5py.File('full/net_current.h5', 'r').attrs['znn_trainer'].splitlines()[0])"
 [ -z "$(ls -a full | grep tmp)" ] && ok "nothing half-written left" || fail "temporary files left: $(ls -a full)"
 expect 1 "iteration [0-9]+: .*(NaN|infinite).*last good state is .*diverge/net_(init|current).h5" "$znn" train -c job.cfg --set train_net_prefix=diverge/net --set "$plan" --set eta=1e6
+# is_debug: the first node group that is not finite is named, the diverged patch is kept, and every
+# checkpoint holds the last patch as the original stored it.
+expect 1 "node group '[a-z0-9]+' is the first not finite.*its patch is in .*debug/net_diverged_[0-9]+.h5" \
+    "$znn" train -c job.cfg --set train_net_prefix=debug/net --set "$plan" --set eta=1e6 --set is_debug=yes
+expect 0 "^diverged patch ok$" "$py" -c "
+import glob, h5py
+f = h5py.File(glob.glob('debug/net_diverged_*.h5')[0], 'r')
+p = '/processing/znn/train/patch/'
+assert f[p + 'inputs/input'].shape == (1, 1, 19, 19) and f[p + 'lbls/output'].shape == (2, 1, 12, 12)
+assert p + 'props/output' in f and p + 'grdts/output' in f and p + 'weights/output' in f
+print('diverged patch ok')"
+expect 0 "done" "$znn" train -c job.cfg --set train_net_prefix=debugok/net --set "$plan" --set is_debug=yes --set Max_iter=30 --set Num_iter_per_save=10
+expect 0 "^debug checkpoint ok$" "$py" -c "
+import h5py
+f = h5py.File('debugok/net_current.h5', 'r')
+assert f['/processing/znn/train/patch/inputs/input'].shape == (1, 1, 19, 19)
+print('debug checkpoint ok')"
 cat >malis.cfg <<'EOF'
 [parameters]
 fnet_spec = tiny_affinity.znn

@@ -94,7 +94,9 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iters", type=int, default=60)
+    parser.add_argument("--parts", default="train,mpi,malis", help="which parts to run: train, mpi, malis")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     znn = os.path.join(args.build, "src", "znn")
     work = tempfile.mkdtemp(prefix="znn-train-suite-")
     os.chdir(work)
@@ -110,46 +112,52 @@ def main():
                                 "k7 2x1", "k7 1x2", "k7 2x1 overlap", "malis 32", "malis 32 c", "malis 32 1t")}
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-            for name in ("N4", "k7", "k7m"):
+            for name in ("N4", "k7", "k7m") if "train" in parts else ():
                 iters = args.iters if name != "k7m" else max(10, args.iters // 4)
                 rows[f"{name} train"].append(train(znn, cfgs[name], f"t_{name}_{r}", plans[name], iters, 2))
                 rows[f"{name} bench"].append(bench_net(znn, JOBS[name], plans[name], iters, 2))
-            for name in ("N4", "k7"):
+            for name in ("N4", "k7") if "mpi" in parts else ():
                 rows[f"{name} 1x2"].append(train(znn, cfgs[name], f"s_{name}_{r}", plans[name], args.iters, 2, 1))
                 rows[f"{name} 2x1"].append(train(znn, cfgs[name], f"m_{name}_{r}", plans[name], args.iters, 1, 2))
                 rows[f"{name} 2x1 overlap"].append(
                     train(znn, cfgs[name], f"n_{name}_{r}", plans[name], args.iters, 1, 2, ("--set", "grad_overlap=yes")))
             for key, extra in (("malis 32", ["--threads", "2"]), ("malis 32 c", ["--threads", "2", "--constrained"]),
-                               ("malis 32 1t", ["--threads", "1"])):
+                               ("malis 32 1t", ["--threads", "1"])) if "malis" in parts else ():
                 rows[key].append(json.loads(run([znn, "bench", "malis", "--size", "32,32,32", "--norm", "frac", *extra]).splitlines()[-1]))
         baseline = {s: json.loads(run([znn, "bench", "malis", "--size", s, "--norm", "frac", "--reference", "--iters", "3"]).splitlines()[-1])
-                    for s in ("8,8,8", "12,12,12", "16,16,16")}
+                    for s in (("8,8,8", "12,12,12", "16,16,16") if "malis" in parts else ())}
+        allreduce = [json.loads(line) for line in run(["mpiexec", "-n", "2", "--bind-to", "core", znn, "bench", "allreduce", "--mb", "0.84,4.4,16"],
+                                                         MPI_ENV).splitlines() if line.startswith("{")] if "mpi" in parts else []
     finally:
         os.chdir("/")
         shutil.rmtree(work, ignore_errors=True)
 
     med = lambda key, field: statistics.median(x[field] for x in rows[key])  # noqa: E731
     print("| case | median over rounds |\n|---|---|")
-    for name in ("N4", "k7", "k7m"):
+    for name in ("N4", "k7", "k7m") if "train" in parts else ():
         print(f"| {name} znn train, 2 threads: step | {med(name + ' train', 'step_s') * 1e3:.1f} ms (loop {med(name + ' train', 'loop_s') * 1e3:.1f} ms/iteration) |")
         print(f"| {name} znn bench net, 2 threads | {med(name + ' bench', 'median_s') * 1e3:.1f} ms |")
-    for name in ("N4", "k7"):
+    for name in ("N4", "k7") if "mpi" in parts else ():
         for k in ("1x2", "2x1", "2x1 overlap"):
             print(f"| {name} {k} (ranks x threads) | {med(f'{name} {k}', 'voxels_per_s'):.4g} voxels/s, step {med(f'{name} {k}', 'step_s') * 1e3:.1f} ms, "
                   f"all-reduce wait {100 * med(f'{name} {k}', 'reduce_share'):.2f}% |")
-    for key in ("malis 32", "malis 32 c", "malis 32 1t"):
+    for a in allreduce:
+        print(f"| all-reduce of {a['mib']} MiB, 2 ranks: blocking / non-blocking | {a['median_s'] * 1e3:.2f} / {a['nonblocking_median_s'] * 1e3:.2f} ms "
+              f"({a['bus_gbytes_per_s']:.1f} GB/s bus) |")
+    for key in ("malis 32", "malis 32 c", "malis 32 1t") if "malis" in parts else ():
         print(f"| MALIS 32³ frac ({key}) | {med(key, 'median_s') * 1e3:.2f} ms, {med(key, 'ns_per_voxel'):.0f} ns/voxel |")
     for size, b in baseline.items():
         print(f"| MALIS {size} frac: ours / brute force | {b['ns_per_voxel']:.0f} / {b['reference_ns_per_voxel']:.0f} ns/voxel "
               f"({b['speedup']:.0f}x; weights equal to {b['max_rel_difference']:.1g}) |")
     print("\n| target | measured | required |\n|---|---|---|")
-    for name in ("N4", "k7"):
+    for name in ("N4", "k7") if "train" in parts else ():
         ratio = statistics.median(b["median_s"] / t["step_s"] for b, t in zip(rows[f"{name} bench"], rows[f"{name} train"]))
         loop = statistics.median(b["median_s"] / t["loop_s"] for b, t in zip(rows[f"{name} bench"], rows[f"{name} train"]))
         print(f"| {name}: znn train throughput / bench net (steps; whole loop) | {ratio:.3f}; {loop:.3f} | >= 0.95 |")
-    malis_share = med("malis 32", "median_s") / med("k7m bench", "median_s")
-    print(f"| MALIS 32³ (2 threads) / a k7w40 training iteration at 32³ | {malis_share:.3f} | < 0.10 |")
-    for name in ("N4", "k7"):
+    if "malis" in parts and "train" in parts:
+        malis_share = med("malis 32", "median_s") / med("k7m bench", "median_s")
+        print(f"| MALIS 32³ (2 threads) / a k7w40 training iteration at 32³ | {malis_share:.3f} | < 0.10 |")
+    for name in ("N4", "k7") if "mpi" in parts else ():
         print(f"| {name}: all-reduce wait, 2 ranks | {100 * med(name + ' 2x1', 'reduce_share'):.2f}% | < 5% |")
         ratio = statistics.median(m["voxels_per_s"] / s["voxels_per_s"] for m, s in zip(rows[f"{name} 2x1"], rows[f"{name} 1x2"]))
         print(f"| {name}: 2 ranks x 1 thread / 1 rank x 2 threads | {ratio:.3f} | >= 0.9 |")

@@ -10,7 +10,8 @@
 ///
 /// With `overlap`, a bucket's all-reduce starts (MPI_Iallreduce) from the network's gradient-ready
 /// hook as soon as the bucket is full, while backward computes the layers below; later hook calls
-/// let pending reductions progress (MPI_Testall). Without it, every bucket is reduced after backward.
+/// let pending reductions progress (MPI_Testall). Without it, every bucket is reduced after backward
+/// by the blocking MPI_Allreduce (faster than the non-blocking one with Open MPI's algorithms).
 /// Only the main thread calls MPI (the hook runs on it). One rank: nothing to do, nothing copied.
 ///
 /// Use:
