@@ -15,7 +15,7 @@
 #include "znn/graph/shapes.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/io/atomic_file.hpp"
-#include "znn/train/trainer.hpp"
+#include "znn/train/job_check.hpp"
 
 namespace znn::app {
 namespace {

@@ -46,6 +46,7 @@
 #include "znn/core/parallel_for.hpp"
 #include "znn/dist/comm.hpp"
 #include "znn/fft/plan_cache.hpp"
+#include "znn/train/job_check.hpp"
 
 namespace znn::train {
 
@@ -90,13 +91,6 @@ struct TrainResult {
     /// The same validation's error of always predicting each output channel's majority value.
     double last_test_majority_error = -1;
 };
-
-/// Every problem of `job`'s options for training, to `diagnostics` (`znn check` reports the same):
-/// keys znn does not do or that do nothing together, MALIS settings, the checkpoint prefix (its
-/// directory must exist or be creatable), the seed file and the conv_plan file.
-void check_training_options(const config::JobFiles& job, const std::optional<std::string>& seed_file, config::Diagnostics& diagnostics);
-/// Every problem of `net` for `job`'s training: its outputs against `out_type`, the cost.
-void check_training_network(const config::JobFiles& job, const config::NetSpec& net, config::Diagnostics& diagnostics);
 
 /// @brief A training run of one job. Collective over the context's communicator.
 class Trainer {
