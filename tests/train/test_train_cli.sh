@@ -3,9 +3,11 @@
 # determinism, resume equals uninterrupted, SIGTERM (exit 75) and resume, kill -9 at random moments
 # and resume, two MPI ranks (and a signal to one of them), a full disk, NaN, bad input (exit 2,
 # nothing written), the file layout as h5py reads it, and the learning-curve plot.
-# usage: test_train_cli.sh ZNN MPIEXEC SOURCE_DIR
+# usage: test_train_cli.sh ZNN MPIEXEC SOURCE_DIR [SCALE]
+# SCALE (default 1) divides the long runs' iterations, for sanitizer builds whose iterations are about
+# ten times slower: the runs last as long, so signals still land mid-run, and every check is made.
 set -u
-znn=$1; mpiexec=$2; src=$3
+znn=$1; mpiexec=$2; src=$3; scale=${4:-1}
 py=/usr/bin/python3
 compare() { "$py" "$src/tests/support/compare_networks.py" "$@"; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
@@ -98,21 +100,22 @@ same adam/net_60.h5 adamcut/net_60.h5
 
 # ---- signals and kill -9 on a longer run ---------------------------------------------------------
 # Output patches of 1,40,40 make an iteration slow enough (a few ms) for signals to land mid-run.
-long=(--set Max_iter=1200 --set train_outsz=1,40,40 --set Num_iter_per_save=100 --set Num_iter_per_show=50 --set Num_iter_per_test=200)
+L=$((1200 / scale)); L2=$((3000 / scale)); save=$((100 / scale)); show=$((50 / scale)); test=$((200 / scale))
+long=(--set Max_iter=$L --set train_outsz=1,40,40 --set Num_iter_per_save=$save --set Num_iter_per_show=$show --set Num_iter_per_test=$test)
 expect 75 "stopped at iteration 1" "$znn" train -c job.cfg --set train_net_prefix=longplan/net "${long[@]}" --iterations 1
 long+=(--set "conv_plan=$work/longplan/net_init.h5")
-expect 0 "done: iteration 1200" "$znn" train -c job.cfg --set train_net_prefix=long/net "${long[@]}"
+expect 0 "done: iteration $L" "$znn" train -c job.cfg --set train_net_prefix=long/net "${long[@]}"
 # wait_running FILE: until the run has written its first periodic checkpoint FILE (or 60 s); a log
 # would not do under mpiexec, which may hold the ranks' output back when it goes to a file.
 wait_running() { for _ in $(seq 1200); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
 "$znn" train -c job.cfg --set train_net_prefix=sig/net "${long[@]}" >sig.log 2>&1 &
 pid=$!
-wait_running sig/net_100.h5; kill -TERM $pid; wait $pid; rc=$?
+wait_running sig/net_$save.h5; kill -TERM $pid; wait $pid; rc=$?
 if [ "$rc" -eq 75 ] && grep -q "on request (signal 15)" sig.log; then ok "SIGTERM: exit 75 after a checkpoint"; else fail "SIGTERM: exit $rc"; tail -5 sig.log; fi
 stopped=$(grep -o "stopped at iteration [0-9]*" sig.log | grep -o "[0-9]*$")
 [ -n "$stopped" ] && [ -s "sig/net_$stopped.h5" ] && ok "checkpoint sig/net_$stopped.h5 at the stop" || fail "no checkpoint at the stop"
 expect 0 "resumed from .* at iteration $stopped" "$znn" train -c job.cfg --set train_net_prefix=sig/net "${long[@]}"
-same long/net_1200.h5 sig/net_1200.h5
+same long/net_$L.h5 sig/net_$L.h5
 # kill -9 at random moments, resuming each time; every published checkpoint must load.
 kills=0
 for attempt in 1 2 3 4 5; do
@@ -126,32 +129,32 @@ for attempt in 1 2 3 4 5; do
     fi
 done
 echo "  (temporary files of killed writes: $(ls -a kill | grep -c tmp))"
-expect 0 "done: iteration 1200" "$znn" train -c job.cfg --set train_net_prefix=kill/net "${long[@]}"
+expect 0 "done: iteration $L" "$znn" train -c job.cfg --set train_net_prefix=kill/net "${long[@]}"
 [ "$(ls -a kill | grep -c tmp)" -eq 0 ] && ok "no temporary file left after the resume" || fail "temporary files left: $(ls -a kill | grep tmp)"
 echo "  ($kills kill -9 during the run)"
-same long/net_1200.h5 kill/net_1200.h5
+same long/net_$L.h5 kill/net_$L.h5
 
 # ---- two MPI ranks ---------------------------------------------------------------------------------
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)
-long2=("${long[@]}" --set Max_iter=3000 --threads 1)
+long2=("${long[@]}" --set Max_iter=$L2 --threads 1)
 expect 0 "2 rank\(s\) x 1 thread" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2/net "${long2[@]}"
 expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2again/net "${long2[@]}"
-same r2/net_3000.h5 r2again/net_3000.h5
+same r2/net_$L2.h5 r2again/net_$L2.h5
 # Reductions started during backward (small buckets: several per iteration) give the same bits.
 expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2overlap/net "${long2[@]}" --set grad_overlap=yes --set grad_bucket_mb=0.001
 expect 0 "done" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2small/net "${long2[@]}" --set grad_bucket_mb=0.001
-same r2overlap/net_3000.h5 r2small/net_3000.h5
+same r2overlap/net_$L2.h5 r2small/net_$L2.h5
 # A signal to one rank stops both, at one iteration, with one checkpoint; resuming gives the same network.
 "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2sig/net "${long2[@]}" >r2sig.log 2>&1 &
 pid=$!
-wait_running r2sig/net_100.h5
+wait_running r2sig/net_$save.h5
 rank=$(pgrep -P $pid | tail -1)  # the ranks are mpiexec's children
 if [ -n "$rank" ]; then kill -USR1 "$rank"; else fail "no rank process found"; fi
 wait $pid; rc=$?
 [ "$rc" -eq 75 ] && ok "SIGUSR1 to one rank: mpiexec exits 75" || { fail "SIGUSR1 to one rank: exit $rc"; tail -5 r2sig.log; }
 [ "$(grep -c "on request (signal 10)" r2sig.log)" -eq 1 ] && ok "one stop message, from rank 0" || fail "stop messages: $(grep -c 'on request' r2sig.log)"
 expect 0 "resumed" "${mpi[@]}" "$znn" train -c job.cfg --set train_net_prefix=r2sig/net "${long2[@]}"
-same r2/net_3000.h5 r2sig/net_3000.h5
+same r2/net_$L2.h5 r2sig/net_$L2.h5
 
 # ---- a full disk, a diverging run, MALIS -----------------------------------------------------------
 expect 75 "stopped" "$znn" train -c job.cfg --set train_net_prefix=full/net --set "$plan" --iterations 20
