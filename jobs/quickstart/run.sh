@@ -1,7 +1,8 @@
 #!/bin/bash
 # The quickstart on one node: makes the synthetic data (once), trains N4 on it (about 3 minutes on
-# 2 cores; a second run resumes, or finds the work done), draws the learning curve, and reports the
-# validation pixel error against the error of always predicting the majority class.
+# 2 cores; a second run resumes, or finds the work done), draws the learning curve, reports the
+# validation pixel error against the error of always predicting the majority class, then runs the
+# network over the whole validation volume (znn forward) and scores that output the same way.
 #   jobs/quickstart/run.sh [znn train options, e.g. --threads 2]
 # Environment: ZNN (default build/src/znn).
 set -euo pipefail
@@ -19,6 +20,23 @@ fi
 "$root/tools/plot-curve" out/n4_curve.csv -o out/n4_curve.png --title "quickstart: N4 on synthetic EM data"
 awk -F, '$1 == "test" { it = $2; pe = $4; mj = $12 }
     END { if (it) printf "quickstart: validation pixel error %.4f at iteration %d; always predicting the majority class: %.4f\n", pe, it, mj }' out/n4_curve.csv
+# A network trained further since the last inference: compute it again.
+overwrite=()
+[ out/n4_current.h5 -nt out/n4_sample2_output.h5 ] && [ -e out/n4_sample2_output.h5 ] && overwrite=(--overwrite)
+rc=0
+"$znn" forward -c quickstart.cfg "${overwrite[@]}" || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+/usr/bin/python3 - <<'EOF'
+import h5py, numpy as np, tifffile
+p = h5py.File("out/n4_sample2_output.h5", "r")["main"][0]      # channel 0: inside a cell
+label = tifffile.imread("data/test-labels.tif") > 0
+mask = tifffile.imread("data/test-mask.tif") > 0
+error = np.mean((p > 0.5)[mask] != label[mask])
+majority = min(label[mask].mean(), 1 - label[mask].mean())
+print(f"quickstart: inference over the whole validation volume {p.shape}: pixel error {error:.4f}; "
+      f"always predicting the majority class: {majority:.4f}")
+EOF
 echo "quickstart: network         $here/out/n4_current.h5"
 echo "quickstart: learning curve  $here/out/n4_curve.csv"
 echo "quickstart: its plot        $here/out/n4_curve.png"
+echo "quickstart: inference       $here/out/n4_sample2_output.h5 (/main: channels, z, y, x; TIFF: out/n4_sample2_output_0.tif, _1.tif)"

@@ -46,6 +46,18 @@ constexpr std::pair<std::string_view, OutType> kOutTypes[] = {
     {"boundary", OutType::Boundary}, {"affinity", OutType::Affinity}, {"semantic", OutType::Semantic}};
 constexpr std::pair<std::string_view, ConvMode> kConvModes[] = {
     {"fft", ConvMode::Fft}, {"direct", ConvMode::Direct}, {"optimize", ConvMode::Optimize}};
+constexpr std::pair<std::string_view, ForwardDType> kForwardDTypes[] = {{"float32", ForwardDType::Float32}, {"uint8", ForwardDType::UInt8}};
+constexpr std::pair<std::string_view, TtaCombine> kTtaCombine[] = {{"mean", TtaCombine::Mean}, {"min", TtaCombine::Min}, {"max", TtaCombine::Max}};
+
+std::string tta_text(const std::vector<int>& v)
+{
+    if (v == std::vector<int>{0}) return "none";
+    if (v.size() == 16) return "all";
+    std::string s;
+    for (const int i : v) s += (s.empty() ? "" : ",") + std::to_string(i);
+    return s;
+}
+
 constexpr std::pair<std::string_view, CostFn> kCostFns[] = {{"auto", CostFn::Auto},
                                                             {"square_loss", CostFn::SquareLoss},
                                                             {"square-square", CostFn::SquareSquare},
@@ -284,8 +296,8 @@ const std::vector<Option>& options()
          "progresses it asynchronously) or, no, after backward",
          set_bool(&JobConfig::grad_overlap), [](const JobConfig& c) { return yes_no(c.grad_overlap); }},
         {"conv_plan", "conv_plan", "train",
-         "a network file whose convolution plan (each layer's algorithm and FFT tile) training uses instead of timing; "
-         "empty: time them (a resumed run reuses its checkpoint's)",
+         "a network file or znn forward output whose convolution plan (each layer's algorithm and FFT tile) training and "
+         "inference use instead of timing; empty: time them (a resumed run reuses its checkpoint's or its unfinished output's)",
          set_path(&JobConfig::conv_plan), [](const JobConfig& c) { return c.conv_plan; }},
         {"is_data_aug", "is_data_aug", "augmentation",
          "the original's augmentation: random z/y/x flips and xy transpose (sets aug_flips and aug_transpose)",
@@ -363,6 +375,27 @@ const std::vector<Option>& options()
          set_size(&JobConfig::forward_outsz), [](const JobConfig& c) { return vec_text(c.forward_outsz); }},
         {"output_prefix", "output_prefix", "forward", "outputs: <prefix>_sample<N>_<node>.h5", set_path(&JobConfig::output_prefix),
          [](const JobConfig& c) { return c.output_prefix; }},
+        {"forward_dtype", "forward_dtype", "forward",
+         "float32, or uint8: round(255 * value) of outputs in [0, 1] (affinities, probabilities), 4x smaller",
+         set_enum(&JobConfig::forward_dtype, kForwardDTypes), [](const JobConfig& c) { return std::string(to_string(c.forward_dtype)); }},
+        {"forward_gzip", "forward_gzip", "forward", "deflate level 0-9 of the output files (0: uncompressed)",
+         set_int(&JobConfig::forward_gzip, 0, 9), [](const JobConfig& c) { return std::to_string(c.forward_gzip); }},
+        {"forward_tta", "forward_tta", "forward",
+         "test-time augmentation: none, all (the 16 flips and xy transposes) or variants 0-15 like 0,1,8-9 (bit 0 flips x, "
+         "bit 1 y, bit 2 z, bit 3 transposes y and x)",
+         [](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {
+             std::string error;
+             const auto ids = parse_tta_variants(v, &error);
+             if (!ids) return error;
+             c.forward_tta = *ids;
+             return std::nullopt;
+         },
+         [](const JobConfig& c) { return tta_text(c.forward_tta); }},
+        {"forward_tta_combine", "forward_tta_combine", "forward", "how the variants combine: mean, min or max",
+         set_enum(&JobConfig::forward_tta_combine, kTtaCombine),
+         [](const JobConfig& c) { return std::string(to_string(c.forward_tta_combine)); }},
+        {"forward_tiff", "forward_tiff", "forward", "also write one TIFF stack per output channel: <prefix>_sample<N>_<node>_<c>.tif",
+         set_bool(&JobConfig::forward_tiff), [](const JobConfig& c) { return yes_no(c.forward_tiff); }},
     };
     return table;
 }
@@ -475,6 +508,33 @@ std::string_view to_string(MalisNorm v) noexcept { return name_of(v, kMalisNorms
 std::string_view to_string(OptimizerKind v) noexcept { return name_of(v, kOptimizers); }
 std::string_view to_string(LrSchedule v) noexcept { return name_of(v, kSchedules); }
 std::string_view to_string(EtaScaling v) noexcept { return name_of(v, kEtaScalings); }
+std::string_view to_string(ForwardDType v) noexcept { return name_of(v, kForwardDTypes); }
+std::string_view to_string(TtaCombine v) noexcept { return name_of(v, kTtaCombine); }
+
+std::optional<std::vector<int>> parse_tta_variants(const std::string& text, std::string* error)
+{
+    if (text == "none") return std::vector<int>{0};
+    if (text == "all") {
+        std::vector<int> all;
+        for (int i = 0; i < 16; ++i) all.push_back(i);
+        return all;
+    }
+    std::string why;
+    const auto ids = parse_id_ranges(text, &why);
+    if (!ids || ids->empty() || *ids->begin() < 0 || *ids->rbegin() > 15) {
+        if (error) *error = "expected none, all, or variants 0-15 like 0,1,8-9, got '" + text + "'";
+        return std::nullopt;
+    }
+    std::vector<int> variants;
+    for (const std::int64_t i : *ids) variants.push_back(static_cast<int>(i));
+    return variants;
+}
+
+CostFn JobConfig::resolved_cost_fn() const noexcept
+{
+    if (cost_fn != CostFn::Auto) return cost_fn;
+    return out_type == OutType::Affinity ? CostFn::BinomialCrossEntropy : CostFn::SoftmaxLoss;
+}
 
 JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
                               Diagnostics& diagnostics)

@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "znn/core/error.hpp"
+#include "znn/data/section_rounds.hpp"
+#include "znn/io/volume_io.hpp"
 
 namespace znn::data {
 
@@ -132,6 +134,30 @@ void preprocess(tensor::TensorView<float> v, config::Preprocess p, const VolumeS
             }
         }
     }
+}
+
+VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm)
+{
+    VolumeStatistics stats(v.channels, v.stored.z);
+    const std::int64_t section_bytes = v.channels * v.stored.y * v.stored.x * static_cast<std::int64_t>(sizeof(float));
+    for_each_section_round(v.stored.z, section_bytes, comm, [&](std::int64_t z0, std::int64_t n) {
+        if (v.uri.format == io::FileFormat::Tiff && n == 0) return;  // TIFF reads are independent
+        tensor::AnyTensor raw =
+            io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, 0, 0}, {n, v.stored.y, v.stored.x}}, comm);
+        if (n > 0) stats.add_sections(raw.to<float>().view(), z0);
+    });
+    stats.reduce(comm);
+    return stats;
+}
+
+void preprocess_region(tensor::TensorView<float> region, const Vec3i& origin, const MirroredVolume& v,
+                       config::Preprocess p, const VolumeStatistics& stats)
+{
+    if (p == config::Preprocess::None) return;
+    std::vector<std::int64_t> stored_z(static_cast<std::size_t>(region.size().z));
+    for (std::int64_t z = 0; z < region.size().z; ++z)
+        stored_z[static_cast<std::size_t>(z)] = reflect(origin.z + z - v.pad_low.z, v.stored.z);
+    preprocess(region, p, stats, 0, stored_z);
 }
 
 }  // namespace znn::data

@@ -8,6 +8,7 @@
 #include "znn/config/diagnostics.hpp"
 #include "znn/core/error.hpp"
 #include "znn/data/preprocess.hpp"
+#include "znn/data/section_rounds.hpp"
 #include "znn/data/volume_check.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/io/volume_io.hpp"
@@ -37,18 +38,6 @@ SampleOptions SampleOptions::from_job(const config::JobConfig& job, PatchGeometr
 }
 
 namespace {
-
-/// Calls f(first, count) for this rank's share of `sections` sections, in rounds of about 64 MiB (at
-/// `bytes_per_section`). Every rank makes the same number of calls (count 0 when it has no more), as
-/// the reads f makes are collective.
-template <class F> void for_each_round(std::int64_t sections, std::int64_t bytes_per_section, const dist::Comm& comm, F&& f)
-{
-    const int R = comm.is_serial() ? 1 : comm.size(), r = comm.is_serial() ? 0 : comm.rank();
-    const std::int64_t per_round = std::max<std::int64_t>(1, (std::int64_t(64) << 20) / std::max<std::int64_t>(1, bytes_per_section));
-    const std::int64_t begin = sections * r / R, end = sections * (r + 1) / R;
-    const std::int64_t most = (sections + R - 1) / R;  // the largest share
-    for (std::int64_t z0 = begin; z0 - begin < most; z0 += per_round) f(z0, std::clamp<std::int64_t>(end - z0, 0, per_round));
-}
 
 /// A mask of 0/1 from values of any type (> 0: masked in).
 tensor::Tensor<std::uint8_t> mask_of(const tensor::Tensor<float>& values)
@@ -159,15 +148,7 @@ VolumeStatistics SampleData::Loader::input_statistics(const MirroredVolume& v, c
         stats.add_sections(held.view(stored_part), 0);
         return stats;
     }
-    // A pass over disjoint sections on every rank.
-    const std::int64_t section_bytes = v.channels * v.stored.y * v.stored.x * static_cast<std::int64_t>(sizeof(float));
-    for_each_round(v.stored.z, section_bytes, comm_, [&](std::int64_t z0, std::int64_t n) {
-        if (v.uri.format == io::FileFormat::Tiff && n == 0) return;  // TIFF reads are independent
-        tensor::AnyTensor raw = io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, 0, 0}, {n, v.stored.y, v.stored.x}}, comm_);
-        if (n > 0) stats.add_sections(raw.to<float>().view(), z0);
-    });
-    stats.reduce(comm_);
-    return stats;
+    return stored_statistics(v, comm_);
 }
 
 void SampleData::Loader::check_finite(const MirroredVolume& v, const HeldRegion<float>& held) const
@@ -213,7 +194,7 @@ std::vector<std::int64_t> SampleData::Loader::class_counts(const MirroredVolume&
         return counts;
     }
     const std::int64_t section_bytes = out.shape.y * out.shape.x * static_cast<std::int64_t>(sizeof(float));
-    for_each_round(out.shape.z, section_bytes, comm_, [&](std::int64_t z0, std::int64_t n) {
+    for_each_section_round(out.shape.z, section_bytes, comm_, [&](std::int64_t z0, std::int64_t n) {
         // Affinities along z also need the section before.
         const std::int64_t before = n > 0 && z0 > 0 && type == config::OutType::Affinity ? 1 : 0;
         const Box3 box{{z0 - before, 0, 0}, {n + before, out.shape.y, out.shape.x}};
@@ -295,10 +276,7 @@ SampleData SampleData::Loader::load()
                 for (std::int64_t c = 0; c < v.channels; ++c)
                     if (!std::isfinite(stats.channel(c).sum_sq))
                         throw core::InputError("the volume holds NaN or infinite values").at(v.uri.str()).scope(core::ErrorScope::AllRanks);
-                std::vector<std::int64_t> stored_z(static_cast<std::size_t>(part.region.size.z));
-                for (std::int64_t z = 0; z < part.region.size.z; ++z)
-                    stored_z[static_cast<std::size_t>(z)] = reflect(part.region.origin.z + z - v.pad_low.z, v.stored.z);
-                preprocess(part.data.view(), pp, stats, 0, stored_z);
+                preprocess_region(part.data.view(), part.region.origin, v, pp, stats);
             }
             tensor::copy(part.data.cview(), in.held.data.view().channels(first_channel, v.channels));
             first_channel += v.channels;

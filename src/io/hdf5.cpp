@@ -477,6 +477,17 @@ void Hdf5File::write_array(std::string_view path, core::DType dtype, const std::
         fail(ErrorKind::Io, path_, p, "cannot write the array");
 }
 
+std::optional<std::int64_t> Hdf5File::contiguous_address(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_DATASET)) return std::nullopt;
+    Handle ds(H5Dopen2(id_, p.c_str(), H5P_DEFAULT));
+    const haddr_t a = H5Dget_offset(ds.get());
+    if (a == HADDR_UNDEF) return std::nullopt;
+    return static_cast<std::int64_t>(a);
+}
+
 std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
 {
     Hdf5Lock lock;
@@ -651,19 +662,22 @@ Hdf5Dataset Hdf5Dataset::create(Hdf5File& file, std::string_view name_in, DType 
     Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
     H5Pset_create_intermediate_group(lcpl.get(), 1);
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    std::vector<std::int64_t> chunk_dims;
 
     if (shape.count() > 0) {
         Vec3i spatial = options.chunk ? min(*options.chunk, shape.zyx) : default_chunk(shape.zyx);
         spatial = max(spatial, Vec3i::all(1));
-        const std::vector<std::int64_t> c = dims_from_shape(tensor::Shape4{1, spatial}, ndim);
+        const std::vector<std::int64_t> c = dims_from_shape(tensor::Shape4{options.chunk_all_channels ? shape.c : 1, spatial}, ndim);
         const std::vector<hsize_t> chunk(c.begin(), c.end());
+        chunk_dims = c;
         H5Pset_chunk(dcpl.get(), ndim, chunk.data());
         if (options.gzip_level > 0) {
             if (core::dtype_size(dtype) > 1) H5Pset_shuffle(dcpl.get());
             H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.gzip_level));
         }
         // Parallel writes need the chunks allocated up front.
-        if (file.is_parallel()) H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+        if (file.is_parallel() || options.allocate_early) H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+        if (options.allocate_early) H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
     }
     Handle ds(
         H5Dcreate2(file.id(), name.c_str(), native_type(dtype), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
@@ -677,6 +691,7 @@ Hdf5Dataset Hdf5Dataset::create(Hdf5File& file, std::string_view name_in, DType 
     out.info_.dims = dims;
     out.info_.shape = shape;
     out.info_.gzip_level = shape.count() > 0 ? options.gzip_level : 0;
+    out.info_.chunks = chunk_dims;
     out.id_ = ds.release();
     return out;
 }
@@ -776,6 +791,24 @@ void Hdf5Dataset::write_any(const Vec3i& origin, const tensor::AnyTensor& t, Tra
                         transfer);
 }
 
+std::optional<std::int64_t> Hdf5Dataset::chunk_address(const Vec3i& voxel) const
+{
+    Hdf5Lock lock;
+    const std::vector<std::int64_t> at = dims_from_shape(tensor::Shape4{0, voxel}, static_cast<int>(info_.dims.size()));
+    std::vector<hsize_t> offset(at.begin(), at.end());
+    if (info_.dims.size() == 4) offset[0] = 0;
+    // H5Dget_chunk_info_by_coord wants the chunk's own origin.
+    if (!info_.chunks.empty())
+        for (std::size_t i = 0; i < offset.size(); ++i)
+            offset[i] -= offset[i] % static_cast<hsize_t>(info_.chunks[i]);
+    unsigned filter_mask = 0;
+    haddr_t address = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(id_, offset.data(), &filter_mask, &address, &size) < 0 || address == HADDR_UNDEF)
+        return std::nullopt;
+    return static_cast<std::int64_t>(address);
+}
+
 void Hdf5Dataset::set_attribute(std::string_view name, std::string_view value)
 {
     Hdf5Lock lock;
@@ -792,6 +825,29 @@ void Hdf5Dataset::set_attribute(std::string_view name, const std::vector<double>
     Handle attr(H5Acreate2(id_, n.c_str(), H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
     if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, values.data()) < 0)
         fail(ErrorKind::Io, path_, name_, "cannot write attribute '" + n + "'");
+}
+
+std::optional<std::vector<double>> Hdf5Dataset::numeric_attribute(std::string_view name) const
+{
+    Hdf5Lock lock;
+    const std::string n(name);
+    if (H5Aexists(id_, n.c_str()) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
+    Handle attr(H5Aopen(id_, n.c_str(), H5P_DEFAULT));
+    Handle type(H5Aget_type(attr.get()));
+    const H5T_class_t cls = H5Tget_class(type.get());
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) return std::nullopt;
+    Handle space(H5Aget_space(attr.get()));
+    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    if (count <= 0 || count > 64) return std::nullopt;
+    std::vector<double> values(static_cast<std::size_t>(count));
+    if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
+    return values;
 }
 
 std::optional<std::string> Hdf5Dataset::string_attribute(std::string_view name) const

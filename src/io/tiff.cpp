@@ -416,77 +416,125 @@ tensor::AnyTensor read_tiff(const std::string& path, const std::optional<core::B
     return out;
 }
 
-void write_tiff(const std::string& path, const tensor::AnyTensor& volume, const TiffWriteOptions& options)
+/// @brief The state of a TiffStackWriter (kept out of the header: libtiff types).
+struct TiffStackWriter::State {
+    std::string path;
+    AtomicFile atomic;
+    TiffFile file;
+    DType dtype;
+    tensor::Shape4 shape;
+    TiffWriteOptions options;
+    bool imagej = false;
+    std::string description;
+    std::uint32_t rows_per_strip = 1;
+    std::int64_t page = 0;
+    std::vector<std::uint8_t> scratch;
+
+    State(const std::string& p, DType t, const tensor::Shape4& s, const TiffWriteOptions& o)
+        : path(p), atomic(p), dtype(t), shape(s), options(o)
+    {
+    }
+};
+
+TiffStackWriter::TiffStackWriter(const std::string& path, DType dtype, const tensor::Shape4& shape,
+                                 const TiffWriteOptions& options)
 {
-    const tensor::Shape4& shape = volume.shape();
     if (shape.count() == 0) throw InputError("cannot write an empty volume as TIFF").at(path);
     if (shape.zyx.y > 0xFFFFFFFFll || shape.zyx.x > 0xFFFFFFFFll) throw InputError("slice too large for TIFF").at(path);
-    const DType dtype = volume.dtype();
-    const bool imagej = dtype == DType::UInt8 || dtype == DType::UInt16 || dtype == DType::Float32;
-    const bool big_tiff = volume.bytes() > (std::size_t(2) << 30);
-
-    AtomicFile atomic(path);
+    state_ = std::make_unique<State>(path, dtype, shape, options);
+    State& st = *state_;
+    st.imagej = dtype == DType::UInt8 || dtype == DType::UInt16 || dtype == DType::Float32;
+    const bool big_tiff = static_cast<std::size_t>(shape.count()) * core::dtype_size(dtype) > (std::size_t(2) << 30);
     std::string mode = "w";
     if (options.byte_order == ByteOrder::Big) mode += "b";
     if (options.byte_order == ByteOrder::Little) mode += "l";
     if (big_tiff) mode += "8";
-    {
-        TiffFile f = open_tiff(atomic.temp_path(), mode.c_str());
-        if (!f.tif) throw core::IoError("cannot create the TIFF file").at(path);
-        TIFF* tif = f.tif.get();
-        const auto width = static_cast<std::uint32_t>(shape.zyx.x);
-        const auto height = static_cast<std::uint32_t>(shape.zyx.y);
-        const std::size_t elem = core::dtype_size(dtype);
-        const std::size_t row_bytes = width * elem;
-        const auto rows_per_strip =
-            static_cast<std::uint32_t>(std::clamp<std::size_t>((64u << 10) / row_bytes, 1, height));
+    st.file = open_tiff(st.atomic.temp_path(), mode.c_str());
+    if (!st.file.tif) throw core::IoError("cannot create the TIFF file").at(path);
+    const std::size_t row_bytes = static_cast<std::size_t>(shape.zyx.x) * core::dtype_size(dtype);
+    st.rows_per_strip = static_cast<std::uint32_t>(
+        std::clamp<std::size_t>((64u << 10) / row_bytes, 1, static_cast<std::size_t>(shape.zyx.y)));
+    if (st.imagej) {
         const std::int64_t pages = shape.c * shape.zyx.z;
-        std::string description;
-        if (imagej) {
-            description = "ImageJ=1.11a\nimages=" + std::to_string(pages) + "\n";
-            if (shape.c > 1) description += "channels=" + std::to_string(shape.c) + "\n";
-            description += "slices=" + std::to_string(shape.zyx.z) + "\n";
-            if (shape.c > 1) description += "hyperstack=true\nmode=grayscale\n";
-            description += "loop=false\n";
-        }
-        const auto* base = static_cast<const std::uint8_t*>(volume.data());
-        std::vector<std::uint8_t> scratch;
-        for (std::int64_t page = 0; page < pages; ++page) {
-            const std::int64_t z = page / shape.c;  // ImageJ order: z-major, channel-minor
-            const std::int64_t c = page % shape.c;
-            TIFFSetField(tif, TIFFTAG_SUBFILETYPE, 0);
-            TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, width);
-            TIFFSetField(tif, TIFFTAG_IMAGELENGTH, height);
-            TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8 * elem));
-            TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
-            TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
-                         core::dtype_is_float(dtype)
-                             ? SAMPLEFORMAT_IEEEFP
-                             : (core::dtype_is_signed(dtype) ? SAMPLEFORMAT_INT : SAMPLEFORMAT_UINT));
-            TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-            TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-            TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, rows_per_strip);
-            TIFFSetField(tif, TIFFTAG_COMPRESSION, options.deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE);
-            if (page == 0 && imagej) TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
-            const std::uint8_t* slice =
-                base + static_cast<std::size_t>((c * shape.zyx.z + z) * shape.zyx.y) * row_bytes;
-            for (std::uint32_t row = 0, strip = 0; row < height; row += rows_per_strip, ++strip) {
-                const std::uint32_t rows = std::min(rows_per_strip, height - row);
-                // libtiff byte-swaps (and may compress) in place: give it a copy, never the volume.
-                scratch.assign(slice + row * row_bytes, slice + (row + rows) * row_bytes);
-                if (TIFFWriteEncodedStrip(tif, strip, scratch.data(), static_cast<tmsize_t>(scratch.size())) < 0)
-                    throw core::IoError("cannot write page " + std::to_string(page) + ": " + f.messages->errors)
-                        .at(path);
-            }
-            if (!TIFFWriteDirectory(tif))
-                throw core::IoError("cannot write page " + std::to_string(page) + ": " + f.messages->errors).at(path);
-        }
-        TIFF* raw = f.tif.release();
-        TIFFClose(raw);  // flushes; errors land in f.messages
-        if (!f.messages->errors.empty())
-            throw core::IoError("cannot finish the TIFF file: " + f.messages->errors).at(path);
+        st.description = "ImageJ=1.11a\nimages=" + std::to_string(pages) + "\n";
+        if (shape.c > 1) st.description += "channels=" + std::to_string(shape.c) + "\n";
+        st.description += "slices=" + std::to_string(shape.zyx.z) + "\n";
+        if (shape.c > 1) st.description += "hyperstack=true\nmode=grayscale\n";
+        st.description += "loop=false\n";
     }
-    atomic.commit();
+}
+
+TiffStackWriter::~TiffStackWriter() = default;
+
+std::int64_t TiffStackWriter::pages() const
+{
+    return state_->shape.c * state_->shape.zyx.z;
+}
+
+void TiffStackWriter::write_page(const void* page_data)
+{
+    State& st = *state_;
+    ZNN_CHECK(st.page < pages(), "TiffStackWriter: more pages than the stack holds");
+    TIFF* tif = st.file.tif.get();
+    const auto width = static_cast<std::uint32_t>(st.shape.zyx.x);
+    const auto height = static_cast<std::uint32_t>(st.shape.zyx.y);
+    const std::size_t elem = core::dtype_size(st.dtype);
+    const std::size_t row_bytes = width * elem;
+    TIFFSetField(tif, TIFFTAG_SUBFILETYPE, 0);
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, width);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, height);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(8 * elem));
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
+                 core::dtype_is_float(st.dtype)
+                     ? SAMPLEFORMAT_IEEEFP
+                     : (core::dtype_is_signed(st.dtype) ? SAMPLEFORMAT_INT : SAMPLEFORMAT_UINT));
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, st.rows_per_strip);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, st.options.deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE);
+    if (st.page == 0 && st.imagej) TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, st.description.c_str());
+    const auto* slice = static_cast<const std::uint8_t*>(page_data);
+    for (std::uint32_t row = 0, strip = 0; row < height; row += st.rows_per_strip, ++strip) {
+        const std::uint32_t rows = std::min(st.rows_per_strip, height - row);
+        // libtiff byte-swaps (and may compress) in place: give it a copy, never the caller's data.
+        st.scratch.assign(slice + row * row_bytes, slice + (row + rows) * row_bytes);
+        if (TIFFWriteEncodedStrip(tif, strip, st.scratch.data(), static_cast<tmsize_t>(st.scratch.size())) < 0)
+            throw core::IoError("cannot write page " + std::to_string(st.page) + ": " + st.file.messages->errors)
+                .at(st.path);
+    }
+    if (!TIFFWriteDirectory(tif))
+        throw core::IoError("cannot write page " + std::to_string(st.page) + ": " + st.file.messages->errors)
+            .at(st.path);
+    ++st.page;
+}
+
+void TiffStackWriter::commit()
+{
+    State& st = *state_;
+    if (st.page != pages())
+        throw core::InternalError("TiffStackWriter: " + std::to_string(st.page) + " of " + std::to_string(pages()) +
+                                  " pages written");
+    TIFF* raw = st.file.tif.release();
+    TIFFClose(raw);  // flushes; errors land in the messages
+    if (!st.file.messages->errors.empty())
+        throw core::IoError("cannot finish the TIFF file: " + st.file.messages->errors).at(st.path);
+    st.atomic.commit();
+}
+
+void write_tiff(const std::string& path, const tensor::AnyTensor& volume, const TiffWriteOptions& options)
+{
+    const tensor::Shape4& shape = volume.shape();
+    TiffStackWriter writer(path, volume.dtype(), shape, options);
+    const auto* base = static_cast<const std::uint8_t*>(volume.data());
+    const std::size_t page_bytes =
+        static_cast<std::size_t>(shape.zyx.y * shape.zyx.x) * core::dtype_size(volume.dtype());
+    for (std::int64_t page = 0; page < writer.pages(); ++page) {
+        const std::int64_t z = page / shape.c;  // ImageJ order: z-major, channel-minor
+        const std::int64_t c = page % shape.c;
+        writer.write_page(base + static_cast<std::size_t>(c * shape.zyx.z + z) * page_bytes);
+    }
+    writer.commit();
 }
 
 std::string tiff_version()

@@ -108,7 +108,10 @@ Cost resolve_cost(config::CostFn cost_fn, config::OutType out_type) noexcept
     case config::CostFn::SoftmaxLoss: return Cost::Softmax;
     case config::CostFn::Auto: break;
     }
-    return out_type == config::OutType::Affinity ? Cost::BinomialCrossEntropy : Cost::Softmax;
+    config::JobConfig c;
+    c.cost_fn = cost_fn;
+    c.out_type = out_type;
+    return resolve_cost(c.resolved_cost_fn(), out_type);
 }
 
 LossSums evaluate_loss(Cost cost, tensor::TensorView<const float> out, const data::PatchTarget& target, MaskUse masks,

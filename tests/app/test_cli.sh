@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert, init, apply, info, check, train, synth, bench\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, init, apply, info, check, train, forward, synth, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help
@@ -103,7 +103,7 @@ expect 2 "n4.h5: file exists" "$znn" init "$work/n.znn" --out "$work/n4.h5"
 /usr/bin/python3 -c "import h5py, numpy as np; h5py.File('$work/img.h5','w')['main'] = np.random.default_rng(1).random((1, 100, 101), dtype=np.float32)" || failures=$((failures + 1))
 expect 0 "-> $work/img_out.h5:/main 1,6,7 in" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/img.h5" --output "$work/img_out.h5" --softmax --preprocess standard2D
 expect 0 "^\(2, 1, 6, 7\) 1.0$" /usr/bin/python3 -c "import h5py, numpy as np; a = h5py.File('$work/img_out.h5')['main'][()]; print(a.shape, round(float(a.sum(0).mean()), 4))"
-expect 2 "kernel 1,4,4 is larger than its input 1,3,3|larger than its input" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/v.tif" --output "$work/x.h5"
+expect 2 "v.tif: is 2,3,4, smaller than the network's field of view 1,95,95" "$znn" apply "$work/n.znn" --weights "$work/n4.h5" --input "$work/v.tif" --output "$work/x.h5"
 expect 0 '^\{"bench":"net".*"mode":"train".*"groups":\[\{"group":"conv1"' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --threads 2
 expect 0 '"simulated_speedup":\{"4":[0-9.]+,"144":[0-9.]+\}' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --simulate-cores 4,144
 expect 0 '"mode":"forward".*"conv":"fft' "$znn" bench net "$work/n.znn" --outsz 1,4,4 --iters 1 --mode forward --conv fft

@@ -9,9 +9,11 @@
 #include "znn/core/rng.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/dist/comm.hpp"
+#include "znn/dist/work_counter.hpp"
 
 using namespace znn;
 using dist::Comm;
+using dist::WorkCounter;
 
 TEST(Comm, SerialModeNeedsNoMpi)
 {
@@ -87,4 +89,28 @@ TEST(Comm, RootDecidesMakesEveryRankFailTogether)
         EXPECT_EQ(e.error_scope(), core::ErrorScope::AllRanks);
     }
     EXPECT_EQ(world.sum(1), world.size());  // still in step afterwards
+}
+
+TEST(WorkCounter, HandsOutEveryValueExactlyOnceOverTheRanks)
+{
+    const Comm world = Comm::world();
+    constexpr std::int64_t n = 1000;
+    std::vector<std::int64_t> seen(n, 0);
+    {
+        WorkCounter counter(world);
+        for (std::int64_t v = counter.next(); v < n; v = counter.next()) {
+            ASSERT_GE(v, 0);
+            ++seen[static_cast<std::size_t>(v)];
+        }
+    }
+    world.allreduce_sum(std::span<std::int64_t>(seen));
+    for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(seen[static_cast<std::size_t>(i)], 1) << "value " << i;
+}
+
+TEST(WorkCounter, SerialCountsFromZero)
+{
+    WorkCounter counter(Comm::serial());
+    EXPECT_EQ(counter.next(), 0);
+    EXPECT_EQ(counter.next(), 1);
+    EXPECT_EQ(counter.next(), 2);
 }

@@ -29,6 +29,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <vector>
 
 #include "znn/config/diagnostics.hpp"
@@ -46,6 +47,10 @@ enum class OptimizerKind { Sgd, Adam };
 enum class LrSchedule { Step, Cosine };
 /// How the learning rate follows the job's global batch of R ranks × B patches.
 enum class EtaScaling { None, Linear, Sqrt };
+/// How inference stores its outputs.
+enum class ForwardDType { Float32, UInt8 };
+/// How test-time augmentation combines its variants.
+enum class TtaCombine { Mean, Min, Max };
 
 std::string_view to_string(OutType v) noexcept;
 std::string_view to_string(ConvMode v) noexcept;
@@ -55,6 +60,13 @@ std::string_view to_string(MalisNorm v) noexcept;
 std::string_view to_string(OptimizerKind v) noexcept;
 std::string_view to_string(LrSchedule v) noexcept;
 std::string_view to_string(EtaScaling v) noexcept;
+std::string_view to_string(ForwardDType v) noexcept;
+std::string_view to_string(TtaCombine v) noexcept;
+
+/// Test-time augmentation variants from text: "none" (just 0, the identity), "all" (0-15), or ids and
+/// ranges like "0,1,8-9"; nullopt (with `error`) otherwise. Variant v: bit 0 flips x, bit 1 y, bit 2 z,
+/// bit 3 transposes y and x.
+std::optional<std::vector<int>> parse_tta_variants(const std::string& text, std::string* error = nullptr);
 
 /// @brief Data augmentation of training patches (reference §5.5, plus the EM set of PyTorch
 /// Connectomics). Spatial transforms apply identically to inputs, labels and masks; intensity
@@ -140,6 +152,11 @@ struct JobConfig {
     ConvMode forward_conv_mode = ConvMode::Optimize;
     core::Vec3i forward_outsz{1, 100, 100};
     std::string output_prefix;
+    ForwardDType forward_dtype = ForwardDType::Float32;
+    std::int64_t forward_gzip = 1;    ///< deflate level of the outputs, 0: uncompressed
+    bool forward_tiff = false;        ///< also one TIFF stack per output channel
+    std::vector<int> forward_tta{0};  ///< test-time augmentation variants (0: the identity only)
+    TtaCombine forward_tta_combine = TtaCombine::Mean;
 
     /// Where each option set explicitly came from (canonical key -> `file:line` or `--set key`).
     std::map<std::string, std::string> origin;
@@ -152,6 +169,10 @@ struct JobConfig {
                               Diagnostics& diagnostics);
     /// Reads `path`, applies `overrides`, validates; throws one InputError listing every problem.
     static JobConfig load(const std::string& path, const std::vector<std::string>& overrides = {});
+
+    /// cost_fn with `auto` resolved as the original did: affinity -> binomial_cross_entropy, boundary
+    /// and semantic -> softmax_loss (whose nets inference ends with a softmax over the channels).
+    CostFn resolved_cost_fn() const noexcept;
 
     /// Every option with its effective value, as a `[parameters]` section.
     std::string resolved_text() const;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "znn/config/sample_spec.hpp"
+#include "znn/data/region.hpp"
 #include "znn/dist/comm.hpp"
 #include "znn/tensor/tensor.hpp"
 
@@ -69,5 +70,17 @@ private:
 /// shows.
 void preprocess(tensor::TensorView<float> v, config::Preprocess p, const VolumeStatistics& stats, std::int64_t first_channel,
                 std::span<const std::int64_t> stored_z);
+
+/// Statistics of every (channel, section) of the stored volume `v` (its used part, not the padding),
+/// whatever part of it a rank will process: each rank reads disjoint sections, in rounds of about
+/// 64 MiB, and the counts are reduced. Collective over `comm`. Training and inference both take
+/// their whole-volume statistics here, so a block preprocessed for inference equals the same region
+/// preprocessed for training.
+VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm);
+
+/// Applies `p` in place to `region`, read from `v`'s padded volume with its first voxel at padded
+/// coordinates `origin`, with the stored volume's statistics `stats`.
+void preprocess_region(tensor::TensorView<float> region, const Vec3i& origin, const MirroredVolume& v, config::Preprocess p,
+                       const VolumeStatistics& stats);
 
 }  // namespace znn::data

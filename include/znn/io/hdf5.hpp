@@ -65,6 +65,11 @@ struct Hdf5WriteOptions {
     /// Spatial chunk shape (z, y, x); unset picks about 256 Ki elements per chunk (e.g. 1×64³ for
     /// volumes, 1×1×512×512 for images). Channels are chunked one at a time.
     std::optional<Vec3i> chunk;
+    /// One chunk spans every channel (c, z, y, x) instead of one channel (1, z, y, x).
+    bool chunk_all_channels = false;
+    /// Allocate every chunk when the dataset is created (always so in parallel files), so that later
+    /// writes of an uncompressed dataset change no metadata and chunk_address() knows every chunk.
+    bool allocate_early = false;
 };
 
 /// @brief An open HDF5 file (move-only; closed by the destructor).
@@ -119,6 +124,11 @@ public:
     };
     /// The numeric dataset at `path` (nullopt if absent); InputError if it is not numeric.
     std::optional<Array> read_array(std::string_view path) const;
+
+    /// The byte offset in the file of the contiguous, allocated dataset `path` (nullopt if it is
+    /// chunked, compact or not yet allocated), for raw writes that bypass HDF5 (see
+    /// Hdf5Dataset::chunk_address). Serial files only.
+    std::optional<std::int64_t> contiguous_address(std::string_view path) const;
 
     /// Writes a string attribute on the root group, replacing an existing one. Collective if parallel.
     void set_attribute(std::string_view name, std::string_view value);
@@ -180,11 +190,20 @@ public:
     /// Writes a whole tensor of any type at `box.origin` (box.size = t.shape().zyx), all channels.
     void write_any(const Vec3i& origin, const tensor::AnyTensor& t, Transfer transfer = Transfer::Independent);
 
+    /// The byte offset in the file of the allocated chunk holding voxel `voxel` (channel 0) of an
+    /// unfiltered chunked dataset; nullopt if that chunk is not allocated. Its bytes are the chunk's
+    /// elements in C order, in the dataset's native (here little-endian) type, edge chunks at full
+    /// size: a process may rewrite them with pwrite and no HDF5 call, and no metadata changes.
+    std::optional<std::int64_t> chunk_address(const Vec3i& voxel) const;
+
     /// Writes a string attribute on the dataset. Collective if the file is parallel.
     void set_attribute(std::string_view name, std::string_view value);
     /// Writes a float64 array attribute (e.g. `resolution`). Collective if the file is parallel.
     void set_attribute(std::string_view name, const std::vector<double>& values);
     std::optional<std::string> string_attribute(std::string_view name) const;
+    /// A numeric attribute (integers or floats, scalar or a short array, e.g. CREMI's `resolution`)
+    /// as doubles; nullopt if absent or not numeric.
+    std::optional<std::vector<double>> numeric_attribute(std::string_view name) const;
 
 private:
     Hdf5Dataset() = default;

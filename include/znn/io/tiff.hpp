@@ -18,6 +18,7 @@
 /// the types ImageJ supports: uint8, uint16, float32) and tifffile reads back as the same array.
 /// A multi-channel volume is written in ImageJ's hyperstack order (pages z-major, c-minor).
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -53,6 +54,28 @@ tensor::AnyTensor read_tiff(const std::string& path, const std::optional<core::B
 /// Writes `volume` as a multi-page stack, atomically (temporary file, then rename). BigTIFF is used
 /// when the data exceed 2 GiB.
 void write_tiff(const std::string& path, const tensor::AnyTensor& volume, const TiffWriteOptions& options = {});
+
+/// @brief A stack written one page at a time (volumes larger than memory), atomically: nothing
+/// appears at `path` until commit().
+class TiffStackWriter {
+public:
+    /// A stack of `shape` (c, z, y, x) of `dtype`; pages go z-major, channel-minor (ImageJ's order).
+    TiffStackWriter(const std::string& path, core::DType dtype, const tensor::Shape4& shape,
+                    const TiffWriteOptions& options = {});
+    ~TiffStackWriter();
+    TiffStackWriter(const TiffStackWriter&) = delete;
+    TiffStackWriter& operator=(const TiffStackWriter&) = delete;
+
+    std::int64_t pages() const;
+    /// The next page: y·x elements of dtype, rows contiguous.
+    void write_page(const void* page);
+    /// Finishes the file and renames it into place; every page must have been written.
+    void commit();
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 /// libtiff's version line, e.g. "LIBTIFF, Version 4.5.0".
 std::string tiff_version();

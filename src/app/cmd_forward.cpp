@@ -1,0 +1,67 @@
+// znn forward: inference of a job over whole volumes (infer::run_forward); this file only reads the
+// command line, sets up threads and logging, and reports.
+
+#include <filesystem>
+
+#include "commands.hpp"
+#include "znn/config/job_files.hpp"
+#include "znn/core/build_info.hpp"
+#include "znn/dist/agree.hpp"
+#include "znn/dist/mpi_env.hpp"
+#include "znn/fft/plan_cache.hpp"
+#include "znn/infer/forward.hpp"
+#include "znn/sched/thread_pool.hpp"
+
+namespace znn::app {
+
+int run_forward(const std::vector<std::string>& args, Context& context)
+{
+    CommandLine cli{"forward",
+                    "-c JOB.cfg [-n NET.h5] [-r RANGE] [--set key=value ...] [options]",
+                    "Runs the network of a job over every sample of forward_range, in blocks of forward_outsz,\n"
+                    "and writes <output_prefix>_sample<N>_<node>.h5 (dataset /main: C, Z, Y, X), as the original\n"
+                    "ZNN's forward.py did. Volumes of any size: each block reads only its input region and\n"
+                    "writes only its output. Under MPI the ranks share the blocks and write one file. While a\n"
+                    "sample runs its output is <output>.partial; after a kill, the same command computes only\n"
+                    "the missing blocks (with any rank count). A finished output is not computed again unless\n"
+                    "--overwrite.",
+                    po::options_description("Options"),
+                    {}};
+    cli.options.add_options()("config,c", po::value<std::string>(), "the job file (.cfg)")(
+        "net,n", po::value<std::string>(), "the network file (.h5), instead of forward_net")(
+        "range,r", po::value<std::string>(), "sample ids, instead of forward_range (e.g. 1-3,5)")(
+        "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
+        "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: all available)")(
+        "overwrite", po::bool_switch(), "recompute outputs that exist, finished or not");
+    add_common_options(cli.options);
+    cli.positional.add("config", 1);
+    const auto vm = parse_command_line(cli, args, context.comm);
+    if (!vm) return 0;
+    if (!vm->count("config")) usage_error("config", "give the job file: znn forward -c JOB.cfg");
+    const std::string cfg = (*vm)["config"].as<std::string>();
+    std::vector<std::string> overrides =
+        vm->count("set") ? (*vm)["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (vm->count("net"))
+        overrides.push_back("forward_net=" + std::filesystem::absolute((*vm)["net"].as<std::string>()).string());
+    if (vm->count("range")) overrides.push_back("forward_range=" + (*vm)["range"].as<std::string>());
+
+    dist::root_decides(context.comm, [&] { config::JobFiles::load(cfg, overrides); });
+    const config::JobFiles job = config::JobFiles::load(cfg, overrides);
+    const auto log = make_logger(*vm, context.comm);
+    const int threads = vm->count("threads") ? (*vm)["threads"].as<int>() : static_cast<int>(job.config.num_threads);
+    if (threads < 0) usage_error("threads", "must be 0 (all available) or more");
+    sched::ThreadPool pool(threads);
+    fft::PlanCache plans;
+    log->info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(),
+              " thread(s)");
+    log->info("job ", cfg);
+    infer::ForwardOptions options;
+    options.overwrite = (*vm)["overwrite"].as<bool>();
+    const auto outcomes = infer::run_forward(job, options, {context.comm, pool, plans, *log});
+    for (const infer::SampleOutcome& o : outcomes)
+        for (const std::string& path : o.outputs)
+            log->info("  sample ", o.sample, ": ", path);
+    return 0;
+}
+
+}  // namespace znn::app
