@@ -127,7 +127,7 @@ BlockStore::~BlockStore()
 }
 
 BlockStore BlockStore::create(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,
-                              const Attributes& attributes, const dist::Comm& comm)
+                              const Attributes& attributes, const dist::Comm& comm, const NumericAttributes& numeric)
 {
     dist::root_decides(comm, [&] {
         io::AtomicFile out(path);
@@ -146,11 +146,14 @@ BlockStore BlockStore::create(const std::string& path, const BlockGrid& grid, st
                                        std::to_string(channels) +
                                        " channels exceeds HDF5's 4 GiB chunk limit: choose a smaller forward_outsz")
                     .at(path);
-            io::Hdf5Dataset::create(f, "/main", dtype_of(type), {channels, grid.output()}, 4, o);
+            {
+                io::Hdf5Dataset main = io::Hdf5Dataset::create(f, "/main", dtype_of(type), {channels, grid.output()}, 4, o);
+                for (const auto& [name, value] : attributes) main.set_attribute(name, value);
+                for (const auto& [name, values] : numeric) main.set_attribute(name, values);
+            }
             const std::vector<std::uint64_t> zeros(static_cast<std::size_t>(grid.count()), 0);
             f.write_array(kRecord, core::DType::UInt64, {grid.count()}, zeros.data());
-            for (const auto& [name, value] : attributes)
-                f.set_attribute(name, value);
+            for (const auto& [name, value] : attributes) f.set_attribute(name, value);
             f.close();
         }
         out.commit();
@@ -309,6 +312,22 @@ void BlockStore::finish(const std::string& final_path, const io::Hdf5WriteOption
     const bool complete = std::none_of(record.begin(), record.end(), [](std::uint64_t v) { return v == 0; });
     if (!comm_.all(complete)) throw core::InternalError("BlockStore::finish: some blocks are not finished");
 
+    if (hdf5.gzip_level == 0) {
+        // Uncompressed: the store is the output (its chunks are the blocks, its attributes were written at
+        // creation); renamed into place, no copy.
+        dist::root_decides(comm_, [&] {
+            std::error_code ec;
+            std::filesystem::rename(path_, final_path, ec);
+            if (ec) throw core::IoError("cannot rename " + path_ + " into place: " + ec.message()).at(final_path);
+            const std::string dir = std::filesystem::path(final_path).parent_path().string();
+            const int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (d >= 0) {
+                ::fsync(d);
+                ::close(d);
+            }
+        });
+        return;
+    }
     const int R = comm_.is_serial() ? 1 : comm_.size(), r = comm_.is_serial() ? 0 : comm_.rank();
     const core::DType dtype = dtype_of(type_);
     const Vec3i W = grid_.block_size();

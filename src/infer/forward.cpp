@@ -500,6 +500,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
     outcome.blocks = grid.count();
     std::vector<BlockStore> stores;
     const Attributes attributes = attributes_of(s);
+    const NumericAttributes geometry = geometry_of(s);
     std::vector<std::string> names;
     for (const auto& [name, value] : attributes)
         names.push_back(name);
@@ -516,7 +517,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         });
         resume = comm_.broadcast_value<int>(resume ? 1 : 0) != 0;
         stores.push_back(resume ? BlockStore::open(partial, grid, channels, type_, names, comm_)
-                                : BlockStore::create(partial, grid, channels, type_, attributes, comm_));
+                                : BlockStore::create(partial, grid, channels, type_, attributes, comm_, geometry));
     }
     // A block is to do if any output misses it.
     std::set<std::int64_t> todo_set;
@@ -615,7 +616,6 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
     // The output files, from the stores (collective).
     io::Hdf5WriteOptions hdf5;
     hdf5.gzip_level = static_cast<int>(c_.forward_gzip);
-    const auto geometry = geometry_of(s);
     std::size_t k = 0;
     for (const auto& [node, path] : s.outputs)
         stores[k++].finish(path, hdf5, attributes, geometry);

@@ -151,6 +151,17 @@ assert np.array_equal(m.attrs["znn_voxel_offset"], [0, 3, 3]), m.attrs["znn_voxe
 assert np.array_equal(m.attrs["offset"], [80, 112, 212]), m.attrs["offset"]
 EOF
 
+# ---- uncompressed output: the store renamed into place, the same values ---------------------------
+expect 0 "computed" "$znn" forward -c job.cfg -r 1 --threads 1 --set forward_gzip=0 --set output_prefix=raw/out "${plan[@]}"
+same r1/out_sample1_output.h5 raw/out_sample1_output.h5
+"$py" - <<'EOF' && ok "forward_gzip = 0: uncompressed, one chunk per block, provenance, no store left" || fail "forward_gzip = 0"
+import h5py, os
+m = h5py.File("raw/out_sample1_output.h5", "r")["main"]
+assert m.compression is None and m.chunks == (2, 1, 8, 8), (m.compression, m.chunks)
+assert "znn_forward_identity" in m.attrs and "znn_voxel_offset" in m.attrs
+assert not os.path.exists("raw/out_sample1_output.h5.partial")
+EOF
+
 # ---- uint8 output, affinity nets --------------------------------------------------------------------
 expect 0 "computed" "$znn" forward -c job.cfg -r 1 --set forward_dtype=uint8 --set output_prefix=u8/out
 "$py" - <<'EOF' && ok "uint8 output = round(255 * float output)" || fail "uint8 output"

@@ -10,6 +10,7 @@ figure is the median over rounds.
 Jobs (made in a temporary directory, on `znn synth` data, mirrored so the output has the input's size):
   N4   the quickstart's 2D boundary net, blocks of 1x256x256, a 24x512x512 volume (96 blocks), softmax
   k7   four 7x7x7 layers of 40 maps (configs/nets/k7w40.znn), blocks of 48^3, a 144^3 volume (27 blocks)
+The whole sample is also timed with `forward_gzip = 0` (the store renamed into place, no output file pass).
 `znn forward` is timed three ways: its block loop (reading, computing and storing the blocks, as its
 last log line reports), the whole sample (with the statistics pass and the compressed output file), and
 the whole process. `znn bench net` runs forward passes on random data in memory. Needs mpiexec for the
@@ -73,8 +74,8 @@ output_prefix = out_{name}/out
     return cfg
 
 
-def forward(znn, cfg, threads, ranks, tag, plan=None):
-    cmd = [znn, "forward", "-c", cfg, "--threads", str(threads), "--overwrite", "--set", f"output_prefix=out_{tag}/out"]
+def forward(znn, cfg, threads, ranks, tag, plan=None, extra=()):
+    cmd = [znn, "forward", "-c", cfg, "--threads", str(threads), "--overwrite", "--set", f"output_prefix=out_{tag}/out", *extra]
     if plan:
         cmd += ["--set", f"conv_plan={plan}"]
     env = None
@@ -116,10 +117,11 @@ def main():
             # One plan for every run of the job: the first run's (its output records it).
             first = forward(znn, cfg, 2, 1, f"{name}_plan")
             plan = os.path.join(work, f"out_{name}_plan", "out_sample1_output.h5")
-            res = {k: [] for k in ["fw2", "fw1", "fw2r", "net2", "net1", "torch"]}
+            res = {k: [] for k in ["fw2", "fw2raw", "fw1", "fw2r", "net2", "net1", "torch"]}
             for r in range(args.rounds):
                 res["fw2"].append(forward(znn, cfg, 2, 1, f"{name}_t2_r{r}", plan))
                 res["net2"].append(bench_net(znn, job["net"], job["block"], 2, plan))
+                res["fw2raw"].append(forward(znn, cfg, 2, 1, f"{name}_raw_r{r}", plan, ("--set", "forward_gzip=0")))
                 res["fw1"].append(forward(znn, cfg, 1, 1, f"{name}_t1_r{r}", plan))
                 res["net1"].append(bench_net(znn, job["net"], job["block"], 1, plan))
                 if shutil.which("mpiexec"):
@@ -140,6 +142,7 @@ def main():
                        forward_loop_per_block_1t_s=med("fw1", "loop_s") / blocks)
             row["loop_vs_bench_net"] = net2 / row["forward_loop_per_block_2t_s"]
             row["sample_vs_bench_net"] = net2 / row["forward_sample_per_block_2t_s"]
+            row["sample_uncompressed_vs_bench_net"] = net2 / (med("fw2raw", "sample_s") / blocks)
             row["threads_1_to_2"] = med("fw1", "loop_s") / med("fw2", "loop_s")
             if res["fw2r"]:
                 row["forward_loop_per_block_2r1t_s"] = med("fw2r", "loop_s") / blocks

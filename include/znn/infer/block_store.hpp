@@ -38,6 +38,8 @@ namespace znn::infer {
 
 /// Root attributes of a store and of its output (name -> text).
 using Attributes = std::map<std::string, std::string>;
+/// Numeric attributes of the output's /main (e.g. `resolution`).
+using NumericAttributes = std::map<std::string, std::vector<double>>;
 
 /// How values are stored.
 enum class OutputType {
@@ -47,10 +49,11 @@ enum class OutputType {
 
 class BlockStore {
 public:
-    /// Creates a new store at `path` for `grid` and `channels` channels, replacing any file there.
-    /// Collective (rank 0 writes it, every rank then opens it).
+    /// Creates a new store at `path` for `grid` and `channels` channels, replacing any file there, with
+    /// `attributes` on the root and on /main and `numeric` on /main. Collective (rank 0 writes it,
+    /// every rank then opens it).
     static BlockStore create(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,
-                             const Attributes& attributes, const dist::Comm& comm);
+                             const Attributes& attributes, const dist::Comm& comm, const NumericAttributes& numeric = {});
     /// Opens the existing store at `path`, reading the attributes named `names`. Collective. InputError
     /// naming the file if it is not a store of `grid` with `channels` channels of `type`.
     static BlockStore open(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,
@@ -74,7 +77,9 @@ public:
 
     /// Writes the output file `final_path` from the finished store: `/main` (C, Z, Y, X), chunked in
     /// chunks that divide the block, compressed with `hdf5`, with `attributes` on the root and on
-    /// `/main`; atomically. Then removes the store. Collective; every block must be finished.
+    /// `/main`; atomically. Then removes the store. Collective; every block must be finished. With
+    /// `hdf5.gzip_level` 0 the store itself, uncompressed in chunks of one block and holding its
+    /// creation's attributes, is renamed to `final_path` instead (no copy).
     void finish(const std::string& final_path, const io::Hdf5WriteOptions& hdf5, const Attributes& attributes,
                 const std::map<std::string, std::vector<double>>& numeric_attributes);
 
