@@ -5,6 +5,7 @@ filesystem's bandwidth.
   tools/bench/forward_model.py --block 1,256,256 --fov 1,95,95 --seconds 0.25 [--channels 2]
                                [--volume 1e12] [--in-bytes 1] [--out-bytes 4] [--speedup 1,16]
                                [--fs-bandwidth 20e9] [--node-bandwidth 2e9] [--nodes 1,8,64,512]
+                               [--compress-rate 60e6]
 
 Per node, one block of W output voxels takes `seconds` to compute (measured: tools/bench/forward_suite.py,
 the block loop of `znn forward` on this machine's 2 cores; `--speedup` divides it for nodes that many times
@@ -16,8 +17,10 @@ so a node runs at the slower of compute and its share of the I/O:
     rate(N) = min(N · W / seconds,  B_fs / bytes per output voxel,  N · B_node / bytes per output voxel)
 
 for a shared filesystem of aggregate bandwidth B_fs (default 20 GB/s, a modest Lustre or GPFS) and a
-node link of B_node (default 2 GB/s). The whole-volume statistics pass (one read of the input) and the
-compressed output pass are added at the filesystem's rate. A volume of `volume` input voxels (default
+node link of B_node (default 2 GB/s). The whole-volume statistics pass (one read of the input) is added
+at the filesystem's rate, the compressed output pass at the slower of the filesystem and N nodes'
+compression (`compress-rate` bytes of output per second per node, default 60e6: measured on 2 cores,
+the N4 and 7^3 runs' 70 and 53 MB/s; scaled by `speedup`, a node with more cores running more ranks). A volume of `volume` input voxels (default
 1e12: 1 TB of uint8 EM) is mirrored, so it has as many output voxels. Not modelled: stragglers (the
 dynamic hand-out keeps them to the last block per rank), metadata servers, compression's CPU time.
 """
@@ -37,6 +40,7 @@ def main():
     ap.add_argument("--fs-bandwidth", type=float, default=20e9)
     ap.add_argument("--node-bandwidth", type=float, default=2e9)
     ap.add_argument("--nodes", default="1,8,64,512")
+    ap.add_argument("--compress-rate", type=float, default=60e6)
     args = ap.parse_args()
     W = [int(v) for v in args.block.split(",")]
     F = [int(v) for v in args.fov.split(",")]
@@ -58,7 +62,8 @@ def main():
             io = min(args.fs_bandwidth, n * args.node_bandwidth) / block_io
             rate = min(compute, io)
             blocks_s = args.volume / rate
-            extra_s = args.volume * (args.in_bytes + final_pass) / min(args.fs_bandwidth, n * args.node_bandwidth)
+            fs = min(args.fs_bandwidth, n * args.node_bandwidth)
+            extra_s = args.volume * args.in_bytes / fs + args.volume * max(final_pass / fs, out_per_voxel / (n * s * args.compress_rate))
             total = blocks_s + extra_s
             print(f"| {s:g}x | {n} | {compute / 1e6:.1f} Mvoxel/s | {io / 1e6:.0f} Mvoxel/s | {hours(blocks_s)} | {hours(extra_s)} | {hours(total)} |")
 
