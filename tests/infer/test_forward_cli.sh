@@ -9,21 +9,8 @@
 set -u
 znn=$1; mpiexec=$2; src=$3; scale=${4:-1}
 py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
-work=$(mktemp -d); trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-# expect CODE PATTERN COMMAND...: the exit code and a line of the combined output (extended regex).
-expect() {
-    local code=$1 pattern=$2; shift 2
-    local out rc
-    out=$(timeout 600 "$@" 2>&1); rc=$?
-    if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code"; echo "$out" | tail -20 | sed 's/^/    /'; return 1; fi
-    if ! grep -Eq -- "$pattern" <<<"$out"; then fail "'$*' output does not match /$pattern/"; echo "$out" | tail -20 | sed 's/^/    /'; return 1; fi
-    ok "$* (exit $code)"
-}
+EXPECT_TIMEOUT=600
+source "$src/tests/support/cli_checks.sh"
 # same A B [--atol X]: the /main datasets of two files (bit for bit without --atol)
 same() {
     local out
@@ -283,5 +270,4 @@ expect 2 "nan.h5:/raw.*NaN or infinite" "$znn" forward -c job.cfg --set fdata_sp
 expect 2 "fnet_spec|no such|cannot" "$znn" forward -c job.cfg --set fnet_spec=missing.znn --set output_prefix=bad6/out
 nothing_in bad6
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

@@ -10,21 +10,7 @@ set -u
 znn=$1; mpiexec=$2; src=$3; scale=${4:-1}
 py=/usr/bin/python3
 compare() { "$py" "$src/tests/support/compare_networks.py" "$@"; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
-work=$(mktemp -d); trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-# expect CODE PATTERN COMMAND...: the exit code and a line of the combined output (extended regex).
-expect() {
-    local code=$1 pattern=$2; shift 2
-    local out rc
-    out=$(timeout 300 "$@" 2>&1); rc=$?
-    if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, expected $code"; echo "$out" | tail -20 | sed 's/^/    /'; return 1; fi
-    if ! grep -Eq -- "$pattern" <<<"$out"; then fail "'$*' output does not match /$pattern/"; echo "$out" | tail -20 | sed 's/^/    /'; return 1; fi
-    ok "$* (exit $code)"
-}
+source "$src/tests/support/cli_checks.sh"
 same() {  # same A B [compare options]: two network files hold the same training
     local out
     if out=$(compare "$@" --ignore-config); then ok "$1 = $2"; else fail "$1 != $2"; echo "$out" | sed 's/^/    /'; fi
@@ -250,5 +236,4 @@ expect 0 "check passed" "$znn" check -c qs/quickstart.cfg
 expect 0 "validation pixel error" "$znn" train -c qs/quickstart.cfg --set Max_iter=2 --set Num_iter_per_show=1 --set Num_iter_per_test=2 \
     --set Num_iter_per_save=1 --set test_num=1 --set train_outsz=1,8,8
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish
