@@ -150,7 +150,8 @@ assert not os.path.exists("raw/out_sample1_output.h5.partial")
 EOF
 
 # ---- uint8 output, affinity nets --------------------------------------------------------------------
-expect 0 "computed" "$znn" forward -c job.cfg -r 1 --set forward_dtype=uint8 --set output_prefix=u8/out
+# (with ref's plan and threads, so the floats it rounds are ref's, bit for bit)
+expect 0 "computed" "$znn" forward -c job.cfg -r 1 --set forward_dtype=uint8 --set output_prefix=u8/out --set conv_plan=ref/out_sample1_output.h5
 "$py" - <<'EOF' && ok "uint8 output = round(255 * float output)" || fail "uint8 output"
 import h5py, numpy as np
 a = h5py.File("u8/out_sample1_output.h5", "r")["main"][...]
