@@ -311,9 +311,9 @@ void ForwardRun::check_and_plan()
                 "[0, 1]");
         network_hash_ = hash_file(network_file_);
         net_hash_ = hash_file(c_.net_spec);
-        // The network file against the .znn (every group, every shape).
-        auto params = graph::ParameterStore<float>::create(*spec_, graph::NetShapes::for_output(*spec_, {1, 1, 1}));
-        model::load_network(network_file_, *spec_, *params, model::LoadMode::Resume);
+        // The network file against the .znn (every group, every shape); rank 0 keeps what it loaded.
+        params_ = graph::ParameterStore<float>::create(*spec_, graph::NetShapes::for_output(*spec_, {1, 1, 1}));
+        model::load_network(network_file_, *spec_, *params_, model::LoadMode::Resume);
         fov_ = graph::NetShapes::for_output(*spec_, {1, 1, 1}).fov().begin()->second;
         if (tta_.transposes() && (c_.forward_outsz.y != c_.forward_outsz.x || fov_.y != fov_.x))
             d.error_at(c_.where("forward_tta"),
@@ -363,8 +363,10 @@ void ForwardRun::check_and_plan()
         }
     }
     // Every rank loads the parameters itself (the file was checked on rank 0).
-    params_ = graph::ParameterStore<float>::create(*spec_, graph::NetShapes::for_output(*spec_, {1, 1, 1}));
-    model::load_network(network_file_, *spec_, *params_, model::LoadMode::Resume);
+    if (!params_) {
+        params_ = graph::ParameterStore<float>::create(*spec_, graph::NetShapes::for_output(*spec_, {1, 1, 1}));
+        model::load_network(network_file_, *spec_, *params_, model::LoadMode::Resume);
+    }
     const bool any_to_run =
         std::any_of(samples_.begin(), samples_.end(), [&](const SamplePlan& s) { return !done_.count(s.id); });
     if (any_to_run) make_network(stored_plan);
