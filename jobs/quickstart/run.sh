@@ -2,7 +2,8 @@
 # The quickstart on one node: makes the synthetic data (once), trains N4 on it (about 3 minutes on
 # 2 cores; a second run resumes, or finds the work done), draws the learning curve, reports the
 # validation pixel error against the error of always predicting the majority class, then runs the
-# network over the whole validation volume (znn forward) and scores that output the same way.
+# network over the whole validation volume (znn forward), scores that output the same way, and
+# segments it and scores the segments (znn eval).
 #   jobs/quickstart/run.sh [znn train options, e.g. --threads 2]
 # Environment: ZNN (default build/src/znn).
 set -euo pipefail
@@ -36,7 +37,13 @@ majority = min(label[mask].mean(), 1 - label[mask].mean())
 print(f"quickstart: inference over the whole validation volume {p.shape}: pixel error {error:.4f}; "
       f"always predicting the majority class: {majority:.4f}")
 EOF
+# Segment that output (thresholded connected components of its "inside a cell" channel) and score it
+# against the labels: adapted Rand error and VOI (README, "Evaluation"). N4 is a 2D net, so its
+# sections' components are also scored on their own (--2d), against the 3D cells.
+"$znn" eval -c quickstart.cfg --threshold 0.5,0.9 >out/n4_eval.jsonl
+"$znn" eval -c quickstart.cfg --threshold 0.5,0.9 --2d >>out/n4_eval.jsonl
 echo "quickstart: network         $here/out/n4_current.h5"
 echo "quickstart: learning curve  $here/out/n4_curve.csv"
 echo "quickstart: its plot        $here/out/n4_curve.png"
 echo "quickstart: inference       $here/out/n4_sample2_output.h5 (/main: channels, z, y, x; TIFF: out/n4_sample2_output_0.tif, _1.tif)"
+echo "quickstart: its scores      $here/out/n4_eval.jsonl (znn eval: adapted Rand error, VOI split and merge)"

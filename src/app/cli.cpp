@@ -33,6 +33,7 @@ const std::vector<Command>& commands()
         {"check", "validate a job (.cfg, sample spec, every volume) without running it", run_check},
         {"train", "train the network of a job (.cfg): checkpoints, learning curve, resume, MPI ranks", run_train},
         {"forward", "inference of a job over volumes of any size: blocks, MPI ranks, restart after a kill", run_forward},
+        {"eval", "scores of a segmentation or network output against ground truth: adapted Rand error, VOI", run_eval},
         {"synth", "write a synthetic EM-like dataset (HDF5, TIFF, .spec)", run_synth},
         {"bench", "benchmarks (conv: one convolution layer), one JSON line per run", run_bench},
     };

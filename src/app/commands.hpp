@@ -22,5 +22,6 @@ int run_info(const std::vector<std::string>& args, Context& context);
 int run_check(const std::vector<std::string>& args, Context& context);
 int run_train(const std::vector<std::string>& args, Context& context);
 int run_forward(const std::vector<std::string>& args, Context& context);
+int run_eval(const std::vector<std::string>& args, Context& context);
 
 }  // namespace znn::app

@@ -1,5 +1,7 @@
 #include "znn/config/job_config.hpp"
 
+#include "znn/core/memory.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -8,6 +10,7 @@
 
 #include "znn/config/enum_names.hpp"
 #include "znn/config/values.hpp"
+#include "znn/core/memory.hpp"
 
 namespace znn::config {
 namespace {
@@ -394,6 +397,27 @@ const std::vector<Option>& options()
         {"forward_tta_combine", "forward_tta_combine", "forward", "how the variants combine: mean, min or max",
          set_enum(&JobConfig::forward_tta_combine, kTtaCombine),
          [](const JobConfig& c) { return std::string(to_string(c.forward_tta_combine)); }},
+        {"forward_memory", "forward_memory", "forward",
+         "memory for the working set of each rank (network, convolution workspaces, block buffers), like 4G or "
+         "512M; auto: 75% of the node's memory (or of the job's cgroup limit) shared by its ranks",
+         [](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {
+             if (v == "auto") {
+                 c.forward_memory = 0;
+                 return std::nullopt;
+             }
+             const auto bytes = core::parse_byte_size(v);
+             if (!bytes || *bytes < (std::int64_t(1) << 20))
+                 return "expected auto or a size of at least 1M, like 4G or 512M, got '" + v + "'";
+             c.forward_memory = *bytes;
+             return std::nullopt;
+         },
+         [](const JobConfig& c) {
+             const std::int64_t b = c.forward_memory;
+             if (b == 0) return std::string("auto");
+             if (b % (std::int64_t(1) << 30) == 0) return std::to_string(b >> 30) + "G";
+             if (b % (std::int64_t(1) << 20) == 0) return std::to_string(b >> 20) + "M";
+             return std::to_string(b);
+         }},
         {"forward_tiff", "forward_tiff", "forward", "also write one TIFF stack per output channel: <prefix>_sample<N>_<node>_<c>.tif",
          set_bool(&JobConfig::forward_tiff), [](const JobConfig& c) { return yes_no(c.forward_tiff); }},
     };

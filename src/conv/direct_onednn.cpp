@@ -137,6 +137,26 @@ public:
         stream_.wait();
     }
 
+    std::size_t workspace_bytes() const override
+    {
+        // Input, output and weights in oneDNN's layouts, the flipped weights, each primitive's
+        // scratchpad; training also the layouts of both gradients and the backward weights.
+        const ConvProblem& p = problem();
+        std::size_t bytes = fwd_pd_.src_desc().get_size() + fwd_pd_.dst_desc().get_size() +
+                            fwd_pd_.weights_desc().get_size() + fwd_pd_.scratchpad_desc().get_size() +
+                            flipped_.size() * sizeof(float) +
+                            static_cast<std::size_t>(p.batch * std::max(p.in_channels * p.in_size.product(),
+                                                                    p.out_channels * p.out_size().product())) *
+                                sizeof(float);  // staging_
+        if (bwd_data_pd_)
+            bytes += bwd_data_pd_.diff_dst_desc().get_size() + bwd_data_pd_.diff_src_desc().get_size() +
+                     bwd_data_pd_.weights_desc().get_size() + bwd_data_pd_.scratchpad_desc().get_size();
+        if (bwd_weights_pd_)
+            bytes += bwd_weights_pd_.diff_dst_desc().get_size() + bwd_weights_pd_.diff_weights_desc().get_size() +
+                     bwd_weights_pd_.scratchpad_desc().get_size();
+        return bytes;
+    }
+
     std::size_t cached_bytes() const override
     {
         std::size_t bytes = 0;

@@ -1,5 +1,7 @@
 #include "znn/conv/engine.hpp"
 
+#include <algorithm>
+
 #include "engines.hpp"
 #include "znn/conv/naive.hpp"
 #include "znn/core/error.hpp"
@@ -85,6 +87,23 @@ std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& proble
     case ConvAlgo::Auto: break;
     }
     throw core::InternalError("make_engine: unreachable");
+}
+
+std::size_t workspace_estimate(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context)
+{
+    if (algo == ConvAlgo::Auto) {  // the selector builds and times both
+        std::size_t both = 0;
+        for (ConvAlgo a : {ConvAlgo::Fft, ConvAlgo::Direct})
+            if (!unsupported_reason(a, problem)) both += workspace_estimate(a, problem, context);
+        return both;
+    }
+    if (auto reason = unsupported_reason(algo, problem))
+        throw core::InputError(std::string(to_string(algo)) + " convolution cannot run " + problem.to_string() + ": " + *reason);
+    switch (algo) {
+    case ConvAlgo::Fft: return fft_workspace_bound(problem, context);
+    case ConvAlgo::Direct: return make_onednn_engine(problem, context)->workspace_bytes();  // builds, never runs
+    default: return 0;
+    }
 }
 
 std::unique_ptr<ConvEngine> make_naive_engine(const ConvProblem& problem, const ConvContext&)

@@ -386,6 +386,30 @@ core::AlignedBuffer<float> make_shift_phase(const Tiling& t, double sign)
     return phase;
 }
 
+/// Output maps per chunk of the weight gradient: as many as keep a chunk's spectra within 8 MiB
+/// (the last-level cache), in whole register tiles.
+std::int64_t weight_gradient_chunk(const Tiling& t, std::int64_t fin, std::int64_t fout)
+{
+    constexpr double kChunkBytes = 8 << 20;
+    const double bytes_per_map = static_cast<double>(t.blocks * fin * kBlockFloats) * sizeof(float);
+    std::int64_t chunk = std::clamp<std::int64_t>(static_cast<std::int64_t>(kChunkBytes / bytes_per_map), 1, fout);
+    if (chunk > kTileM) chunk -= chunk % kTileM;
+    return chunk;
+}
+
+/// Bytes an engine of tiling `t` holds while it runs: per-thread transform scratch, the two phase
+/// tables, and the spectra of the kernels, input and output tiles (training: also of the output
+/// gradient, the input gradient and one chunk of the kernel gradient).
+std::size_t fft_workspace_bytes(const Tiling& t, const ConvProblem& p, Usage usage, int threads)
+{
+    const std::int64_t fin = p.in_channels, fout = p.out_channels;
+    std::int64_t spectra = fout * fin + t.count * (fin + fout);
+    if (usage == Usage::Training) spectra += t.count * (fout + fin) + weight_gradient_chunk(t, fin, fout) * fin;
+    const std::int64_t floats = threads * LaneFft(t.n).work_floats(threads) + 2 * t.blocks * kBlockFloats +
+                                t.blocks * spectra * kBlockFloats;
+    return static_cast<std::size_t>(floats) * sizeof(float);
+}
+
 class FftEngine final : public ConvEngine {
 public:
     FftEngine(const ConvProblem& p, const ConvContext& context, const Tiling& tiling)
@@ -394,7 +418,8 @@ public:
           t_(tiling),
           lanes_(t_.n),
           shift_phase_(make_shift_phase(t_, +1.0)),
-          unshift_phase_(make_shift_phase(t_, -1.0))
+          unshift_phase_(make_shift_phase(t_, -1.0)),
+          usage_(context.usage)
     {
         for (int i = 0; i < threads_.threads(); ++i)
             work_.emplace_back(static_cast<std::size_t>(lanes_.work_floats(threads_.threads())), core::Init::Uninitialized);
@@ -463,6 +488,11 @@ public:
     {
         return "tiles " + core::to_string(t_.tile) + " in " + core::to_string(t_.n) + " transforms, " +
                std::to_string(t_.count) + " tiles";
+    }
+
+    std::size_t workspace_bytes() const override
+    {
+        return fft_workspace_bytes(t_, problem(), usage_, threads_.threads());
     }
 
     std::size_t cached_bytes() const override
@@ -700,10 +730,7 @@ private:
         const std::int64_t fin = p.in_channels, fout = p.out_channels;
         const bool reuse = x_source_ == in.data() && x_shape_ == in.shape() && x_strides_ == in.strides() && !x_.data.empty();
         if (!reuse) input_spectra(in);
-        constexpr double kChunkBytes = 8 << 20;
-        const double bytes_per_map = static_cast<double>(t_.blocks * fin * kBlockFloats) * sizeof(float);
-        std::int64_t chunk = std::clamp<std::int64_t>(static_cast<std::int64_t>(kChunkBytes / bytes_per_map), 1, fout);
-        if (chunk > kTileM) chunk -= chunk % kTileM;  // whole register tiles
+        const std::int64_t chunk = weight_gradient_chunk(t_, fin, fout);
         g_.resize(t_.blocks, chunk * fin);
         const Vec3i K = p.kernel;
         const float scale = 1.0f / static_cast<float>(t_.real_count);
@@ -738,6 +765,7 @@ private:
     core::AlignedBuffer<float> shift_phase_;    // per block: e^{+2πi f·(K−1)/n}, split complex
     core::AlignedBuffer<float> unshift_phase_;  // per block: e^{−2πi f·(K−1)/n}
     std::vector<core::AlignedBuffer<float>> work_;  // per thread, for lanes_
+    Usage usage_;
     PhaseClock clock_;
     SpectrumArray w_;  // kernel spectra [block][o·F_in + i], scaled by 1/n³
     SpectrumArray x_;  // input spectra [block][tile·F_in + i]
@@ -783,6 +811,24 @@ double time_step(ConvEngine& engine, TimingData& d, Usage usage, std::uint64_t v
 }
 
 }  // namespace
+
+std::size_t fft_workspace_bound(const ConvProblem& problem, const ConvContext& context)
+{
+    if (context.fft_tile) return make_fft_engine(problem, context)->workspace_bytes();
+    const std::vector<Tiling> candidates = ranked_tilings(problem, context.usage, 3);
+    const int threads = context.threads.threads();
+    if (context.plans.rigor() == fft::PlanRigor::Estimate || candidates.size() == 1)
+        return fft_workspace_bytes(candidates.front(), problem, context.usage, threads);
+    // make_fft_engine times the candidates side by side: all of them and the timing data at once.
+    const ConvProblem& p = problem;
+    std::int64_t floats = p.batch * (p.in_channels * p.in_size.product() + p.out_channels * p.out_size().product()) +
+                          p.out_channels * p.in_channels * p.kernel.product();
+    if (context.usage == Usage::Training) floats *= 2;
+    std::size_t all = static_cast<std::size_t>(floats) * sizeof(float);
+    for (const Tiling& t : candidates)
+        all += fft_workspace_bytes(t, problem, context.usage, threads);
+    return all;
+}
 
 std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const ConvContext& context)
 {

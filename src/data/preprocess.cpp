@@ -13,28 +13,35 @@ namespace znn::data {
 VolumeStats VolumeStats::of(tensor::TensorView<const float> v)
 {
     VolumeStats s;
-    s.min = std::numeric_limits<double>::infinity();
-    s.max = -std::numeric_limits<double>::infinity();
+    s.add(v);
+    return s;
+}
+
+void VolumeStats::add(tensor::TensorView<const float> v)
+{
+    if (count == 0) {
+        min = std::numeric_limits<double>::infinity();
+        max = -std::numeric_limits<double>::infinity();
+    }
     for (std::int64_t c = 0; c < v.channels(); ++c)
         for (std::int64_t z = 0; z < v.size().z; ++z)
             for (std::int64_t y = 0; y < v.size().y; ++y) {
                 const float* row = v.row(c, z, y);
-                double sum = 0, sum_sq = 0;
+                double row_sum = 0, row_sum_sq = 0;
                 float lo = std::numeric_limits<float>::infinity(), hi = -lo;
                 for (std::int64_t x = 0; x < v.size().x; ++x) {
-                    sum += row[x];
-                    sum_sq += double(row[x]) * row[x];
+                    row_sum += row[x];
+                    row_sum_sq += double(row[x]) * row[x];
                     lo = std::min(lo, row[x]);
                     hi = std::max(hi, row[x]);
                 }
-                s.sum += sum;
-                s.sum_sq += sum_sq;
-                s.min = std::min(s.min, double(lo));
-                s.max = std::max(s.max, double(hi));
+                sum += row_sum;
+                sum_sq += row_sum_sq;
+                min = std::min(min, double(lo));
+                max = std::max(max, double(hi));
             }
-    s.count = static_cast<double>(v.count());
-    if (s.count == 0) s.min = s.max = 0;
-    return s;
+    count += static_cast<double>(v.count());
+    if (count == 0) min = max = 0;
 }
 
 void VolumeStats::merge(const VolumeStats& o)
@@ -69,7 +76,15 @@ void VolumeStatistics::add_sections(tensor::TensorView<const float> v, std::int6
               "VolumeStatistics::add_sections: sections out of range");
     for (std::int64_t c = 0; c < channels_; ++c)
         for (std::int64_t z = 0; z < v.size().z; ++z)
-            stats_[index(c, first_z + z)].merge(VolumeStats::of(v.channel(c).box({{z, 0, 0}, {1, v.size().y, v.size().x}})));
+            stats_[index(c, first_z + z)].add(v.channel(c).box({{z, 0, 0}, {1, v.size().y, v.size().x}}));
+}
+
+void VolumeStatistics::add_rows(tensor::TensorView<const float> v, std::int64_t z)
+{
+    ZNN_CHECK(v.channels() == channels_ && v.size().z == 1 && z >= 0 && z < sections_,
+              "VolumeStatistics::add_rows: not rows of one section");
+    for (std::int64_t c = 0; c < channels_; ++c)
+        stats_[index(c, z)].add(v.channel(c));
 }
 
 void VolumeStatistics::reduce(const dist::Comm& comm)
@@ -136,16 +151,29 @@ void preprocess(tensor::TensorView<float> v, config::Preprocess p, const VolumeS
     }
 }
 
-VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm)
+VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm, std::int64_t round_bytes)
 {
     VolumeStatistics stats(v.channels, v.stored.z);
-    const std::int64_t section_bytes = v.channels * v.stored.y * v.stored.x * static_cast<std::int64_t>(sizeof(float));
+    const std::int64_t row_bytes = v.channels * v.stored.x * static_cast<std::int64_t>(sizeof(float));
+    const std::int64_t section_bytes = row_bytes * v.stored.y;
+    // Sections larger than a round are read in bands of rows (a round then holds one section); the
+    // rows of a section are added in order, so the sums do not depend on the band size.
+    const std::int64_t band = std::clamp<std::int64_t>(round_bytes / std::max<std::int64_t>(1, row_bytes), 1, v.stored.y);
     for_each_section_round(v.stored.z, section_bytes, comm, [&](std::int64_t z0, std::int64_t n) {
         if (v.uri.format == io::FileFormat::Tiff && n == 0) return;  // TIFF reads are independent
-        tensor::AnyTensor raw =
-            io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, 0, 0}, {n, v.stored.y, v.stored.x}}, comm);
-        if (n > 0) stats.add_sections(raw.to<float>().view(), z0);
-    });
+        if (band == v.stored.y) {
+            tensor::AnyTensor raw =
+                io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, 0, 0}, {n, v.stored.y, v.stored.x}}, comm);
+            if (n > 0) stats.add_sections(raw.to<float>().view(), z0);
+            return;
+        }
+        for (std::int64_t y0 = 0; y0 < v.stored.y; y0 += band) {
+            const std::int64_t rows = std::min(band, v.stored.y - y0);
+            tensor::AnyTensor raw =
+                io::read_volume_collective(v.uri, {v.offset + Vec3i{z0, y0, 0}, {n, rows, v.stored.x}}, comm);
+            if (n > 0) stats.add_rows(raw.to<float>().view(), z0);
+        }
+    }, round_bytes);
     stats.reduce(comm);
     return stats;
 }

@@ -56,6 +56,17 @@ bool Comm::barrier_within(double seconds) const
     }
 }
 
+int Comm::ranks_on_node() const
+{
+    if (serial_ || size_ == 1) return 1;
+    MPI_Comm node = MPI_COMM_NULL;
+    check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+    int n = 1;
+    check_mpi(MPI_Comm_size(node, &n), "MPI_Comm_size");
+    MPI_Comm_free(&node);
+    return n;
+}
+
 void Comm::broadcast(std::string& text, int root) const
 {
     if (serial_) return;

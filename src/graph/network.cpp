@@ -46,6 +46,20 @@ template <class T> void put(TensorView<const T> src, TensorView<T> dst, Accumula
 
 }  // namespace
 
+/// The algorithm the options give conv group `spec`, or Auto when it is to be measured.
+conv::ConvAlgo configured_algo(const config::EdgeGroupSpec& spec, const conv::ConvProblem& problem,
+                               const NetworkOptions& options)
+{
+    if (const auto it = options.conv_choices.find(spec.name); it != options.conv_choices.end()) return it->second;
+    if (problem.kernel == Vec3i{1, 1, 1}) return conv::ConvAlgo::Direct;  // nothing to gain from transforms
+    switch (options.conv_mode) {
+    case config::ConvMode::Fft: return conv::ConvAlgo::Fft;
+    case config::ConvMode::Direct: return spec.fft.value_or(false) ? conv::ConvAlgo::Fft : conv::ConvAlgo::Direct;
+    case config::ConvMode::Optimize: return conv::ConvAlgo::Auto;
+    }
+    return conv::ConvAlgo::Auto;
+}
+
 template <class T> struct Network<T>::Impl {
     struct Node {
         const config::NodeGroupSpec* spec = nullptr;
@@ -99,6 +113,12 @@ template <class T> struct Network<T>::Impl {
         if (tracer && e.algo == conv::ConvAlgo::Direct) tracer->add_opaque(seconds_since(start), resources.threads.threads());
     }
 
+    bool is_output(const std::string& name) const
+    {
+        const std::vector<std::string> outputs = spec.output_nodes();
+        return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
+    }
+
     static std::shared_ptr<ParameterStore<T>> store_for(const config::NetSpec& s, const NetShapes& sh, std::shared_ptr<ParameterStore<T>> given)
     {
         auto own = ParameterStore<T>::create(s, sh);
@@ -118,7 +138,10 @@ template <class T> struct Network<T>::Impl {
             n.spec = spec.node(ns.name);
             n.shape = &ns;
             n.value = Tensor<T>(B * ns.maps, ns.size);
-            if (ns.type != NodeType::Input) n.grad = Tensor<T>(B * ns.maps, ns.size);
+            // Inference keeps gradients only where the caller may set them (output nodes, for losses).
+            const bool output = ns.type != NodeType::Input && is_output(ns.name);
+            if (ns.type != NodeType::Input && (o.usage == conv::Usage::Training || output))
+                n.grad = Tensor<T>(B * ns.maps, ns.size);
             if (ns.type == NodeType::Transfer) {
                 n.transfer = Transfer::of(*n.spec);
                 n.bias = static_cast<int>(store->index(ns.name));
@@ -171,24 +194,14 @@ template <class T> struct Network<T>::Impl {
                 e.algo = conv::ConvAlgo::Naive;
             } else {
                 conv::ConvContext context{resources.threads, resources.plans, options.usage};
-                if (const auto it = options.conv_choices.find(e.spec->name); it != options.conv_choices.end()) {
-                    e.algo = it->second;
-                } else if (e.problem.kernel == Vec3i{1, 1, 1}) {
-                    e.algo = conv::ConvAlgo::Direct;  // nothing to gain from transforms
-                } else {
-                    switch (options.conv_mode) {
-                    case config::ConvMode::Fft: e.algo = conv::ConvAlgo::Fft; break;
-                    case config::ConvMode::Direct: e.algo = e.spec->fft.value_or(false) ? conv::ConvAlgo::Fft : conv::ConvAlgo::Direct; break;
-                    case config::ConvMode::Optimize: {
-                        conv::ConvSelector* selector = resources.selector;
-                        if (!selector) {
-                            if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
-                            selector = own_selector.get();
-                        }
-                        e.algo = selector->choose(e.problem, options.usage, e.spec->name).algo;
-                        break;
+                e.algo = configured_algo(*e.spec, e.problem, options);
+                if (e.algo == conv::ConvAlgo::Auto) {
+                    conv::ConvSelector* selector = resources.selector;
+                    if (!selector) {
+                        if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
+                        selector = own_selector.get();
                     }
-                    }
+                    e.algo = selector->choose(e.problem, options.usage, e.spec->name).algo;
                 }
                 if (auto why = conv::unsupported_reason(e.algo, e.problem)) {
                     if (resources.log) resources.log->warn(e.spec->name, ": ", conv::to_string(e.algo), " cannot run it (", *why, "); using direct");
@@ -400,6 +413,7 @@ template <class T> struct Network<T>::Impl {
 
     void backward()
     {
+        ZNN_CHECK(options.usage == conv::Usage::Training, "network: backward() on a network built for inference");
         for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
             Node& n = *it;
             if (n.spec->type == NodeType::Input) continue;
@@ -527,6 +541,52 @@ template <class T> std::int64_t Network<T>::memory_bytes() const
         if (e.engine) bytes += static_cast<std::int64_t>(e.engine->cached_bytes());
     }
     return bytes;
+}
+
+template <class T> std::int64_t Network<T>::workspace_bytes() const
+{
+    std::int64_t bytes = 0;
+    for (const auto& e : impl_->edges)
+        if (e.engine) bytes += static_cast<std::int64_t>(e.engine->workspace_bytes());
+    return bytes;
+}
+
+MemoryEstimate estimate_memory(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options,
+                               const NetworkResources& resources)
+{
+    MemoryEstimate m;
+    const std::int64_t B = options.batch, f = sizeof(float);
+    const bool training = options.usage == conv::Usage::Training;
+    const std::vector<std::string> outputs = spec.output_nodes();
+    std::map<std::string, std::int64_t> in_edges;
+    for (const EdgeShape& e : shapes.edges())
+        ++in_edges[e.output];
+    for (const NodeShape& n : shapes.nodes()) {
+        const std::int64_t bytes = B * n.maps * n.size.product() * f;
+        const bool output = std::find(outputs.begin(), outputs.end(), n.name) != outputs.end();
+        m.nodes += bytes;
+        if (n.type != NodeType::Input && (training || output)) m.nodes += bytes;
+        if (n.type == NodeType::Maxout) m.buffers += B * n.maps * n.size.product();
+    }
+    m.parameters = 2 * shapes.parameters() * f;
+    std::map<std::string, std::int64_t> seen;
+    for (std::size_t i = 0; i < shapes.edges().size(); ++i) {
+        const EdgeShape& e = shapes.edges()[i];
+        const config::EdgeGroupSpec& es = spec.edges[i];
+        const std::int64_t out = B * e.out_maps * e.out_size.product();
+        if (e.type == EdgeType::MaxFilter || e.type == EdgeType::MaxPool) m.buffers += out * 4;
+        if (e.type == EdgeType::Dropout) m.buffers += out * f;
+        if (e.type != EdgeType::Conv && seen[e.output]++ > 0) m.buffers += out * f;  // scratch
+        if (e.type != EdgeType::Conv) continue;
+        const conv::ConvProblem problem{B, e.in_maps, e.out_maps, e.in_size, e.window, e.dilation};
+        conv::ConvContext context{resources.threads, resources.plans, options.usage};
+        conv::ConvAlgo algo = configured_algo(es, problem, options);
+        if (algo != conv::ConvAlgo::Auto && conv::unsupported_reason(algo, problem)) algo = conv::ConvAlgo::Direct;
+        if (const auto tile = options.fft_tiles.find(es.name); tile != options.fft_tiles.end() && algo == conv::ConvAlgo::Fft)
+            context.fft_tile = tile->second;
+        m.engines += static_cast<std::int64_t>(conv::workspace_estimate(algo, problem, context));
+    }
+    return m;
 }
 
 template class Network<float>;

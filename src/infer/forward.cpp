@@ -14,6 +14,7 @@
 #include "znn/core/build_info.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/hash.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/data/preprocess.hpp"
 #include "znn/data/region.hpp"
 #include "znn/data/volume_check.hpp"
@@ -22,6 +23,7 @@
 #include "znn/infer/block_grid.hpp"
 #include "znn/infer/block_network.hpp"
 #include "znn/infer/block_store.hpp"
+#include "znn/infer/memory_plan.hpp"
 #include "znn/infer/tta.hpp"
 #include "znn/io/atomic_file.hpp"
 #include "znn/io/hdf5.hpp"
@@ -126,6 +128,14 @@ private:
     /// belongs to another job.
     bool check_existing(const SamplePlan& s, std::string* stored_plan) const;
     void make_network(const std::string& stored_plan);
+    /// The working set of a rank against forward_memory (an error in `d` if it does not fit).
+    void check_memory(config::Diagnostics& d);
+    /// The statistics pass reads in rounds of this many bytes (as floats; the read itself and the
+    /// I/O library's buffers about as much again) within what the network leaves of the budget.
+    std::int64_t statistics_round_bytes() const
+    {
+        return std::clamp<std::int64_t>((budget_ - working_set_) / 3, std::int64_t(1) << 20, std::int64_t(64) << 20);
+    }
     SampleOutcome run_sample(SamplePlan& s);
     BlockInputs read_inputs(const SamplePlan& s, const Block& b) const;
     /// The TIFF stacks of a finished sample that are missing (forward_tiff), from its HDF5 outputs,
@@ -160,6 +170,9 @@ private:
     std::vector<SamplePlan> samples_;
     std::set<std::int64_t> done_;  // samples whose outputs are finished
     std::string plan_text_;        // the convolution plan every rank runs
+    std::int64_t budget_ = 0;      // forward_memory, resolved
+    std::string memory_text_;      // the working set's estimate (rank 0)
+    std::int64_t working_set_ = 0;  // its bytes (every rank)
     std::shared_ptr<graph::ParameterStore<float>> params_;
     std::unique_ptr<BlockNetwork> net_;
 };
@@ -286,6 +299,7 @@ bool ForwardRun::check_existing(const SamplePlan& s, std::string* stored_plan) c
 
 void ForwardRun::check_and_plan()
 {
+    log_.debug("resident memory at start: ", core::bytes_text(double(core::resident_bytes())));
     spec_ = std::make_unique<config::NetSpec>(config::NetSpec::load(c_.net_spec));
     network_file_ = c_.forward_net;
     range_ = c_.forward_range;
@@ -293,6 +307,8 @@ void ForwardRun::check_and_plan()
     tta_ = TtaPlan{c_.forward_tta, c_.forward_tta_combine, c_.out_type == config::OutType::Affinity};
     type_ = c_.forward_dtype == config::ForwardDType::UInt8 ? OutputType::UInt8 : OutputType::Float32;
     std::string stored_plan;
+    const int node_ranks = comm_.ranks_on_node();
+    budget_ = comm_.min(c_.forward_memory > 0 ? c_.forward_memory : default_forward_memory(node_ranks));
     dist::root_decides(comm_, [&] {
         config::Diagnostics d;
         if (network_file_.empty())
@@ -336,9 +352,14 @@ void ForwardRun::check_and_plan()
             samples_.push_back(std::move(*s));
         }
         d.throw_if_errors();
+        check_memory(d);
+        d.throw_if_errors();
         for (const SamplePlan& s : samples_)
             if (check_existing(s, &stored_plan)) done_.insert(s.id);
     });
+    working_set_ = comm_.broadcast_value(working_set_);
+    log_.info("memory per rank: about ", memory_text_, " of forward_memory ", core::bytes_text(double(budget_)),
+              c_.forward_memory > 0 ? std::string() : " (auto: 75% of this node's memory over its ranks)");
     comm_.broadcast(network_hash_);
     comm_.broadcast(net_hash_);
     comm_.broadcast(stored_plan);
@@ -370,6 +391,40 @@ void ForwardRun::check_and_plan()
     const bool any_to_run =
         std::any_of(samples_.begin(), samples_.end(), [&](const SamplePlan& s) { return !done_.count(s.id); });
     if (any_to_run) make_network(stored_plan);
+}
+
+void ForwardRun::check_memory(config::Diagnostics& d)
+{
+    graph::NetworkOptions o;
+    o.conv_mode = c_.forward_conv_mode;
+    o.usage = conv::Usage::Inference;
+    const graph::NetworkResources resources{r_.threads, r_.plans, nullptr, &log_};
+    const Vec3i extra = network_block() - c_.forward_outsz;
+    const auto working_set = [&](const Vec3i& outsz) {
+        return estimate_forward_memory(*spec_, outsz + extra, o, resources).total();
+    };
+    const ForwardMemory m = estimate_forward_memory(*spec_, network_block(), o, resources);
+    memory_text_ = m.text();
+    working_set_ = m.total();
+    if (c_.forward_tiff)
+        for (const SamplePlan& s : samples_) {
+            // write_tiffs holds one section of one channel, as read and as written.
+            const std::int64_t section = 2 * s.output.y * s.output.x * std::int64_t(sizeof(float));
+            if (section > budget_)
+                d.error_at(c_.where("forward_tiff"),
+                           "forward_tiff writes whole sections: sample " + std::to_string(s.id) + "'s sections of " +
+                               std::to_string(s.output.y) + " x " + std::to_string(s.output.x) + " need " +
+                               core::bytes_text(double(section)) + ", more than forward_memory " +
+                               core::bytes_text(double(budget_)) + " (set forward_tiff = no, or raise forward_memory)");
+        }
+    if (m.total() <= budget_) return;
+    const std::optional<Vec3i> fits = block_within(budget_, c_.forward_outsz, working_set);
+    const std::string where = c_.forward_memory > 0 ? c_.where("forward_memory") : c_.where("forward_outsz");
+    d.error_at(where, "blocks of forward_outsz " + core::to_string(c_.forward_outsz) + " need about " + m.text() +
+                          " per rank; forward_memory is " + core::bytes_text(double(budget_)) +
+                          (c_.forward_memory > 0 ? std::string() : " (auto: 75% of this node's memory over its ranks)") +
+                          (fits ? ": blocks of " + core::to_string(*fits) + " fit (set forward_outsz), or raise forward_memory"
+                                : ": not even blocks of 1,1,1 fit; raise forward_memory"));
 }
 
 void ForwardRun::make_network(const std::string& stored_plan)
@@ -406,6 +461,8 @@ void ForwardRun::make_network(const std::string& stored_plan)
         net_ = std::make_unique<BlockNetwork>(*spec_, network_block(), params_, o, resources, softmax_);
     }
     plan_text_ = text;
+    log_.debug("resident memory with the network built: ", core::bytes_text(double(core::resident_bytes())), ", peak ",
+               core::bytes_text(double(core::peak_resident_bytes())));
     // One pass on the zero input before any block: the engines' one-time work (FFTW's planning of each
     // transform size, measured, and the kernels' first spectra) is done here, not in the first blocks.
     net_->run();
@@ -491,7 +548,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         in.stats.assign(in.files.size(), {});
         for (std::size_t i = 0; i < in.files.size(); ++i) {
             if (in.preprocess[i] == config::Preprocess::None) continue;
-            in.stats[i] = data::stored_statistics(in.files[i], comm_);
+            in.stats[i] = data::stored_statistics(in.files[i], comm_, statistics_round_bytes());
             for (std::int64_t ch = 0; ch < in.files[i].channels; ++ch)
                 if (!std::isfinite(in.stats[i].channel(ch).sum_sq))
                     throw core::InputError("the volume holds NaN or infinite values")
@@ -501,6 +558,8 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
     }
 
     outcome.statistics_seconds = since(start);
+    log_.debug("resident memory after the statistics: ", core::bytes_text(double(core::resident_bytes())), ", peak ",
+               core::bytes_text(double(core::peak_resident_bytes())));
     const BlockGrid grid(s.output, c_.forward_outsz, fov_);
     outcome.blocks = grid.count();
     std::vector<BlockStore> stores;
@@ -616,6 +675,8 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         outcome.blocks_seconds = since(loop_start);
     }
     outcome.voxels_per_second = todo_voxels / std::max(outcome.blocks_seconds, 1e-9);
+    log_.debug("resident memory after the blocks: ", core::bytes_text(double(core::resident_bytes())), ", peak ",
+               core::bytes_text(double(core::peak_resident_bytes())));
     const auto finish_start = Clock::now();
 
     // The output files, from the stores (collective).
@@ -626,6 +687,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         stores[k++].finish(path, hdf5, attributes, geometry);
     outcome.finish_seconds = since(finish_start);
     outcome.seconds = since(start);
+    outcome.peak_memory = comm_.max(core::peak_resident_bytes());
     return outcome;
 }
 
@@ -684,8 +746,8 @@ std::vector<SampleOutcome> ForwardRun::run()
         split << " (statistics " << o.statistics_seconds << " s, blocks " << o.blocks_seconds << " s, output file "
               << o.finish_seconds << " s)";
         log_.info("sample ", s.id, ": ", o.computed, " of ", o.blocks, " blocks computed in ", duration_text(o.seconds),
-                  split.str(), ", ", o.voxels_per_second / 1e6, " Mvoxel/s -> ", o.outputs.front(),
-                  o.outputs.size() > 1 ? " ..." : "");
+                  split.str(), ", ", o.voxels_per_second / 1e6, " Mvoxel/s, peak memory ",
+                  core::bytes_text(double(o.peak_memory)), " -> ", o.outputs.front(), o.outputs.size() > 1 ? " ..." : "");
     }
     return outcomes;
 }

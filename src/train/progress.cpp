@@ -1,6 +1,5 @@
 #include "znn/train/progress.hpp"
 
-#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdint>
@@ -18,22 +17,6 @@ std::string duration_text(double s)
     else if (t >= 60) os << t / 60 << "m" << t % 60 << "s";
     else os << t << "s";
     return os.str();
-}
-
-std::string bytes_text(double b)
-{
-    std::ostringstream os;
-    os.precision(3);
-    if (b >= double(1 << 30)) os << b / double(1 << 30) << " GiB";
-    else os << b / double(1 << 20) << " MiB";
-    return os.str();
-}
-
-double peak_memory_bytes()
-{
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) * 1024.0;
 }
 
 std::string fixed(double v, int digits)

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "znn/core/error.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/data/batch_loader.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/graph/network.hpp"
@@ -339,7 +340,7 @@ struct Trainer::Impl {
             train_source, data::BatchLoaderOptions{batch, c.seed, comm.rank(), data::kTrainStream, start + 1, options.loader_threads, 2});
         state.ranks = comm.size();
         state.batch_size = batch;
-        log.info("memory: network ", bytes_text(double(net->memory_bytes())), (test_net ? ", validation network " + bytes_text(double(test_net->memory_bytes())) : ""));
+        log.info("memory: network ", core::bytes_text(double(net->memory_bytes())), (test_net ? ", validation network " + core::bytes_text(double(test_net->memory_bytes())) : ""));
         if (!c.is_check) {
             rewrite_curve_file();
             if (how != Start::Resumed) write_checkpoint_file(files.init(), false);
@@ -571,7 +572,7 @@ struct Trainer::Impl {
         p.voxels_per_second = double(comm.size() * batch * patch_voxels) / p.seconds_per_iteration;
         p.elapsed = state.elapsed;
         append_curve(CurvePhase::Train, p);
-        const double peak = comm.max(peak_memory_bytes());
+        const double peak = comm.max(double(core::peak_resident_bytes()));
         const double eta_s = wall / double(w.iterations) * double(c.max_iter - iteration);
         std::ostringstream line;
         line << "update " << iteration << "/" << c.max_iter << ", cost: " << fixed(p.cost, 4) << ", pixel error: " << fixed(p.pixel_error, 4);
@@ -579,7 +580,7 @@ struct Trainer::Impl {
         if (use_malis) line << ", me: " << fixed(p.malis_cost, 4) << ", mc: " << fixed(p.malis_error, 4);
         line << ", elapsed: " << std::setprecision(3) << p.seconds_per_iteration << " s/iter, " << p.voxels_per_second
              << " voxels/s, learning rate: " << std::setprecision(5) << rate << ", ETA " << duration_text(eta_s) << ", peak memory "
-             << bytes_text(peak);
+             << core::bytes_text(peak);
         log.info(line.str());
         const double n = double(w.iterations);
         log.debug("  per iteration: data ", fixed(w.phase[0] / n, 4), " s, forward ", fixed(w.phase[1] / n, 4), " s, cost ",

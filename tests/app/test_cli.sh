@@ -30,7 +30,7 @@ count_lines() {
 }
 
 expect 2 "no command given" "$znn"
-expect 2 "unknown command 'bogus' \(commands: version, convert, init, apply, info, check, train, forward, synth, bench\)" "$znn" bogus
+expect 2 "unknown command 'bogus' \(commands: version, convert, init, apply, info, check, train, forward, eval, synth, bench\)" "$znn" bogus
 expect 0 "^znn [0-9]+\.[0-9]+\.[0-9]+ \(git " "$znn" version
 expect 0 "HDF5: +1\.10" "$znn" --version
 expect 0 "usage: znn convert IN OUT" "$znn" convert --help

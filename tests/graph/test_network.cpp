@@ -588,3 +588,81 @@ TEST(Network, GoldenOutputOfATinyNetwork)
         ASSERT_NEAR(b.output("output").data()[i], expected[static_cast<std::size_t>(i)], 1e-5) << i;
     }
 }
+
+// The memory a network reports before it is built bounds what it holds after running (engine caches
+// included), and is not far above it.
+TEST(NetworkMemory, EstimateBoundsWhatTheNetworkHolds)
+{
+    const NetSpec every = parse(kEveryType);
+    const NetSpec wide = parse(R"(
+nodes input
+type input
+size 1
+edges c1
+type conv
+init gaussian
+size 5,5,5
+input input
+output t1
+nodes t1
+type transfer
+function rectify_linear
+size 24
+edges c2
+type conv
+init gaussian
+size 5,5,5
+input t1
+output out
+nodes out
+type transfer
+function logistics
+size 3
+)");
+    int checked = 0;
+    for (const NetSpec* spec : {&every, &wide})
+        for (conv::Usage usage : {conv::Usage::Inference, conv::Usage::Training})
+            for (config::ConvMode mode : {config::ConvMode::Fft, config::ConvMode::Direct}) {
+                Rig rig;
+                const NetShapes shapes = NetShapes::for_output(*spec, spec == &wide ? Vec3i{12, 14, 16} : Vec3i{2, 4, 6});
+                NetworkOptions o;
+                o.usage = usage;
+                o.conv_mode = mode;
+                const NetworkResources r{rig.pool, rig.plans};
+                const MemoryEstimate e = estimate_memory(*spec, shapes, o, r);
+                Network<float> net(*spec, shapes, o, r);
+                net.initialize(3);
+                EXPECT_LE(net.workspace_bytes(), e.engines);
+                core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
+                for (const auto& [name, size] : shapes.input_sizes())
+                    randomize(net.input(name), rng);
+                net.forward();
+                if (usage == conv::Usage::Training) {
+                    for (const auto& [name, size] : shapes.output_sizes())
+                        randomize(net.output_gradient(name), rng);
+                    net.backward();
+                }
+                const std::string what = spec->file + " " + std::string(conv::to_string(usage)) +
+                                         (mode == config::ConvMode::Fft ? " fft" : " direct");
+                EXPECT_LE(net.memory_bytes(), e.total()) << what;
+                // With the tiles fixed (no candidates timed side by side) the estimate is close: the
+                // per-thread transform scratch and oneDNN's scratchpads are all it adds to the caches.
+                o.fft_tiles = net.fft_tiles();
+                const MemoryEstimate fixed = estimate_memory(*spec, shapes, o, r);
+                EXPECT_LE(fixed.total(), e.total()) << what;
+                Network<float> again(*spec, shapes, o, r);
+                again.initialize(3);
+                for (const auto& [name, size] : shapes.input_sizes())
+                    randomize(again.input(name), rng);
+                again.forward();
+                if (usage == conv::Usage::Training) {
+                    for (const auto& [name, size] : shapes.output_sizes())
+                        randomize(again.output_gradient(name), rng);
+                    again.backward();
+                }
+                EXPECT_LE(again.memory_bytes(), fixed.total()) << what;
+                EXPECT_GE(double(again.memory_bytes()), 0.4 * double(fixed.total())) << what;
+                ++checked;
+            }
+    EXPECT_EQ(checked, 8);
+}

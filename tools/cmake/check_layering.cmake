@@ -16,7 +16,8 @@ set(ALLOWED_data   "io;config;tensor;dist;core")
 set(ALLOWED_model  "graph;conv;fft;sched;io;dist;config;tensor;core")
 set(ALLOWED_train  "model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
 set(ALLOWED_infer  "model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
-set(ALLOWED_app    "train;infer;model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
+set(ALLOWED_eval   "infer;data;io;dist;config;tensor;core")
+set(ALLOWED_app    "train;eval;infer;model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
 
 file(GLOB_RECURSE files RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/include/znn/*.hpp" "${SOURCE_DIR}/src/*.hpp"
                                                   "${SOURCE_DIR}/src/*.cpp")

@@ -155,6 +155,7 @@ struct JobConfig {
     ForwardDType forward_dtype = ForwardDType::Float32;
     std::int64_t forward_gzip = 1;    ///< deflate level of the outputs, 0: uncompressed
     bool forward_tiff = false;        ///< also one TIFF stack per output channel
+    std::int64_t forward_memory = 0;  ///< bytes for each rank's working set; 0: auto (from the node's memory)
     std::vector<int> forward_tta{0};  ///< test-time augmentation variants (0: the identity only)
     TtaCombine forward_tta_combine = TtaCombine::Mean;
 

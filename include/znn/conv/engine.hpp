@@ -111,6 +111,10 @@ public:
     /// takes it), so that another engine can be built with the same transforms; nullopt for others.
     virtual std::optional<Vec3i> fft_tile() const { return std::nullopt; }
 
+    /// Bytes the engine holds while it runs (spectra, reordered layouts, scratch) for the usage it was
+    /// built for: known once it is built, before it runs, so a block size can be chosen for a memory
+    /// budget. cached_bytes() is what it holds at the moment.
+    virtual std::size_t workspace_bytes() const { return 0; }
     /// Bytes of cached state (kernel spectra, ...), for memory reports.
     virtual std::size_t cached_bytes() const { return 0; }
     /// Drops cached state (e.g. before the input buffer is reused for something else).
@@ -129,6 +133,12 @@ std::optional<std::string> unsupported_reason(ConvAlgo algo, const ConvProblem& 
 
 /// An engine of `algo` (not Auto) for `problem`; throws InputError with the reason if unsupported.
 std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
+
+/// The most an engine of `algo` would hold while running `problem` (ConvEngine::workspace_bytes),
+/// without running one: for fft with measured plans, what it holds while it times its candidate
+/// tilings side by side (all of them and the timing data); for auto, fft and direct together (the
+/// selector builds and times both). Throws InputError like make_engine for an unsupported algo.
+std::size_t workspace_estimate(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
 
 /// The oneDNN library the direct engine runs on, and how its OpenMP threads wait when idle
 /// (e.g. "3.0.0 (OpenMP threads: wait policy passive)").

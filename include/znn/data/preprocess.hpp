@@ -33,6 +33,9 @@ struct VolumeStats {
 
     /// Statistics of every value of `v`.
     static VolumeStats of(tensor::TensorView<const float> v);
+    /// Adds every value of `v`, row by row, to the sums: adding the rows of a volume in bands, in
+    /// order, gives the same sums as adding them at once.
+    void add(tensor::TensorView<const float> v);
     /// Combines two sets of statistics (of disjoint parts).
     void merge(const VolumeStats& other);
 
@@ -49,6 +52,8 @@ public:
 
     /// Adds whole sections: `v` (channels, n, Y, X) holds sections first_z .. first_z + n − 1.
     void add_sections(tensor::TensorView<const float> v, std::int64_t first_z);
+    /// Adds rows of one section: `v` (channels, 1, rows, X), the next rows of section `z` in order.
+    void add_rows(tensor::TensorView<const float> v, std::int64_t z);
     /// Combines the statistics of every rank (each having added disjoint sections). Collective.
     void reduce(const dist::Comm& comm);
 
@@ -73,10 +78,11 @@ void preprocess(tensor::TensorView<float> v, config::Preprocess p, const VolumeS
 
 /// Statistics of every (channel, section) of the stored volume `v` (its used part, not the padding),
 /// whatever part of it a rank will process: each rank reads disjoint sections, in rounds of about
-/// 64 MiB, and the counts are reduced. Collective over `comm`. Training and inference both take
+/// `round_bytes`, and the counts are reduced. Collective over `comm`. Training and inference both take
 /// their whole-volume statistics here, so a block preprocessed for inference equals the same region
 /// preprocessed for training.
-VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm);
+VolumeStatistics stored_statistics(const MirroredVolume& v, const dist::Comm& comm,
+                                   std::int64_t round_bytes = std::int64_t(64) << 20);
 
 /// Applies `p` in place to `region`, read from `v`'s padded volume with its first voxel at padded
 /// coordinates `origin`, with the stored volume's statistics `stats`.

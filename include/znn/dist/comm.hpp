@@ -50,6 +50,8 @@ public:
     /// The MPI handle: MPI_COMM_SELF in serial mode when MPI is initialised, else MPI_COMM_NULL.
     MPI_Comm native() const noexcept;
 
+    /// How many ranks of this communicator run on this rank's node (MPI_COMM_TYPE_SHARED). Collective.
+    int ranks_on_node() const;
     /// Blocks until every rank arrived.
     void barrier() const;
     /// Like barrier(), but gives up after `seconds`: returns false if some rank never arrived (it
@@ -136,6 +138,82 @@ public:
     /// True on every rank if `flag` is true on all ranks.
     bool all(bool flag) const { return min<int>(flag ? 1 : 0) != 0; }
 
+    /// Every rank sends outgoing[d] to rank d (outgoing.size() == size()) and receives what the ranks
+    /// sent it, concatenated in rank order (MPI_Alltoall of the counts, then MPI_Alltoallv). At most
+    /// 2 GiB may arrive at one rank. Serial: returns outgoing[0].
+    template <class T> std::vector<T> exchange(const std::vector<std::vector<T>>& outgoing) const
+    {
+        static_assert(std::is_trivially_copyable_v<T>);
+        ZNN_CHECK(outgoing.size() == static_cast<std::size_t>(size_), "Comm::exchange: one vector per rank");
+        if (serial_ || size_ == 1) return outgoing.front();
+        std::vector<int> send_counts(outgoing.size()), send_displs(outgoing.size()), recv_counts(outgoing.size()),
+            recv_displs(outgoing.size());
+        std::vector<T> send;
+        for (std::size_t d = 0; d < outgoing.size(); ++d) {
+            send_displs[d] = byte_count<T>(send.size());
+            send_counts[d] = byte_count<T>(outgoing[d].size());
+            send.insert(send.end(), outgoing[d].begin(), outgoing[d].end());
+        }
+        byte_count<T>(send.size());
+        check_mpi(MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_), "MPI_Alltoall");
+        std::int64_t total = 0;
+        for (std::size_t d = 0; d < outgoing.size(); ++d) {
+            recv_displs[d] = static_cast<int>(total);
+            total += recv_counts[d];
+            ZNN_CHECK(total < (std::int64_t(1) << 31), "Comm::exchange: more than 2 GiB for one rank");
+        }
+        std::vector<T> received(static_cast<std::size_t>(total) / sizeof(T));
+        check_mpi(MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_BYTE, received.data(),
+                                recv_counts.data(), recv_displs.data(), MPI_BYTE, comm_),
+                  "MPI_Alltoallv");
+        return received;
+    }
+    /// Rank `root` receives every rank's `data`, concatenated in rank order (MPI_Gatherv); the other
+    /// ranks get an empty vector. At most 2 GiB in all.
+    template <class T> std::vector<T> gather(std::span<const T> data, int root = 0) const
+    {
+        static_assert(std::is_trivially_copyable_v<T>);
+        if (serial_ || size_ == 1) return {data.begin(), data.end()};
+        const int mine = byte_count<T>(data.size());
+        std::vector<int> counts(rank_ == root ? static_cast<std::size_t>(size_) : 0), displs(counts.size());
+        check_mpi(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
+        std::int64_t total = 0;
+        for (std::size_t d = 0; d < counts.size(); ++d) {
+            displs[d] = static_cast<int>(total);
+            total += counts[d];
+            ZNN_CHECK(total < (std::int64_t(1) << 31), "Comm::gather: more than 2 GiB");
+        }
+        std::vector<T> all(static_cast<std::size_t>(total) / sizeof(T));
+        check_mpi(MPI_Gatherv(data.data(), mine, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE, root,
+                              comm_),
+                  "MPI_Gatherv");
+        return all;
+    }
+    /// Copies the vector of rank `root` (its size and elements) to every rank.
+    template <class T> void broadcast_vector(std::vector<T>& v, int root = 0) const
+    {
+        static_assert(std::is_trivially_copyable_v<T>);
+        if (serial_ || size_ == 1) return;
+        v.resize(broadcast_value<std::uint64_t>(v.size(), root));
+        std::span<std::uint8_t> bytes(reinterpret_cast<std::uint8_t*>(v.data()), v.size() * sizeof(T));
+        broadcast(bytes, root);
+    }
+    /// Sends `send` to rank `dest` while receiving `recv` (of the size the sender sends) from rank
+    /// `source` (MPI_Sendrecv); -1 for either means none. Serial: both must be -1.
+    template <class T> void sendrecv(std::span<const T> send, int dest, std::span<T> recv, int source) const
+    {
+        static_assert(std::is_trivially_copyable_v<T>);
+        if (serial_ || size_ == 1) {
+            ZNN_CHECK(dest < 0 && source < 0, "Comm::sendrecv: a serial communicator has no other rank");
+            return;
+        }
+        check_mpi(MPI_Sendrecv(send.data(), dest < 0 ? 0 : byte_count<T>(send.size()), MPI_BYTE,
+                               dest < 0 ? MPI_PROC_NULL : dest, 0, recv.data(),
+                               source < 0 ? 0 : byte_count<T>(recv.size()), MPI_BYTE,
+                               source < 0 ? MPI_PROC_NULL : source, 0, comm_, MPI_STATUS_IGNORE),
+                  "MPI_Sendrecv");
+    }
+
     /// Terminates every process of the job with `exit_code` (MPI_Abort on MPI_COMM_WORLD, or exit in
     /// serial mode when MPI is not running). Only app/ calls this.
     [[noreturn]] void abort(int exit_code) const;
@@ -153,6 +231,12 @@ private:
         });
     }
 
+    /// The byte count of n elements of T as an MPI count (at most 2 GiB).
+    template <class T> static int byte_count(std::size_t n)
+    {
+        ZNN_CHECK(n * sizeof(T) < (std::size_t(1) << 31), "Comm: a message of more than 2 GiB");
+        return static_cast<int>(n * sizeof(T));
+    }
     /// MPI counts are int: split large transfers into chunks of at most 2^30 elements.
     template <class F> static void for_chunks(std::size_t n, F&& f)
     {

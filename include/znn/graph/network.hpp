@@ -147,11 +147,27 @@ public:
     std::vector<GroupTime> timings() const;
     /// Bytes of node values and gradients, parameter values and gradients, and engine caches.
     std::int64_t memory_bytes() const;
+    /// Bytes the conv engines hold while running (ConvEngine::workspace_bytes), known before they run.
+    std::int64_t workspace_bytes() const;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// @brief The memory a float network would hold, from its shapes and options, before it is built.
+struct MemoryEstimate {
+    std::int64_t nodes = 0;       ///< node values, and gradients where kept (training; output nodes)
+    std::int64_t parameters = 0;  ///< values and gradients (shared by the networks of one store)
+    std::int64_t buffers = 0;     ///< max-filter winners, dropout masks, maxout winners, scratch outputs
+    std::int64_t engines = 0;     ///< conv engine workspaces (conv::workspace_estimate)
+    std::int64_t total() const { return nodes + parameters + buffers + engines; }
+};
+
+/// What Network<float>(spec, shapes, options, resources) would hold while running, without building
+/// it, including what the engines hold while they are chosen (conv::workspace_estimate). Builds oneDNN primitive descriptors, allocates no data.
+MemoryEstimate estimate_memory(const config::NetSpec& spec, const NetShapes& shapes, const NetworkOptions& options,
+                               const NetworkResources& resources);
 
 extern template class Network<float>;
 extern template class Network<double>;

@@ -70,6 +70,7 @@ struct SampleOutcome {
     double blocks_seconds = 0;      ///< computing and storing the blocks
     double finish_seconds = 0;      ///< writing the compressed output from the store
     double voxels_per_second = 0;   ///< output voxels computed per second of blocks_seconds (all ranks)
+    std::int64_t peak_memory = 0;   ///< the largest peak resident memory of a rank so far (bytes)
 };
 
 /// Runs the inference of `job`. Collective over resources.comm. Throws InputError (exit 2, nothing
