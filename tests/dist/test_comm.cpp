@@ -114,3 +114,53 @@ TEST(WorkCounter, SerialCountsFromZero)
     EXPECT_EQ(counter.next(), 1);
     EXPECT_EQ(counter.next(), 2);
 }
+
+TEST(Comm, ExchangeGatherAndSendrecvMoveWhatEachRankSent)
+{
+    const Comm world = Comm::world();
+    const int n = world.size(), r = world.rank();
+    struct Item {
+        std::int32_t from, to, k;
+    };
+    // Rank r sends r + d + 1 items to rank d; each says where it came from.
+    std::vector<std::vector<Item>> out(static_cast<std::size_t>(n));
+    for (int d = 0; d < n; ++d)
+        for (int k = 0; k <= r + d; ++k)
+            out[static_cast<std::size_t>(d)].push_back({r, d, k});
+    const std::vector<Item> in = world.exchange(out);
+    std::size_t i = 0;
+    for (int s = 0; s < n; ++s)  // in rank order
+        for (int k = 0; k <= s + r; ++k, ++i) {
+            ASSERT_LT(i, in.size());
+            EXPECT_EQ(in[i].from, s);
+            EXPECT_EQ(in[i].to, r);
+            EXPECT_EQ(in[i].k, k);
+        }
+    EXPECT_EQ(i, in.size());
+
+    std::vector<std::int64_t> mine(static_cast<std::size_t>(r + 1), r);
+    const std::vector<std::int64_t> all = world.gather(std::span<const std::int64_t>(mine));
+    if (world.is_root()) {
+        ASSERT_EQ(all.size(), static_cast<std::size_t>(n * (n + 1) / 2));
+        std::size_t j = 0;
+        for (int s = 0; s < n; ++s)
+            for (int k = 0; k <= s; ++k)
+                EXPECT_EQ(all[j++], s);
+    } else {
+        EXPECT_TRUE(all.empty());
+    }
+
+    std::vector<double> v;
+    if (world.is_root()) v = {1.5, 2.5, 3.5};
+    world.broadcast_vector(v);
+    EXPECT_EQ(v, (std::vector<double>{1.5, 2.5, 3.5}));
+
+    // A ring shift: every rank sends its rank to the next and receives the previous one's.
+    const std::vector<std::int32_t> send{r, r * 10};
+    std::vector<std::int32_t> got(n > 1 ? 2 : 0);
+    world.sendrecv(std::span<const std::int32_t>(send), n > 1 ? (r + 1) % n : -1, std::span<std::int32_t>(got),
+                   n > 1 ? (r + n - 1) % n : -1);
+    if (n > 1) {
+        EXPECT_EQ(got, (std::vector<std::int32_t>{(r + n - 1) % n, ((r + n - 1) % n) * 10}));
+    }
+}
