@@ -630,18 +630,20 @@ size 3
                 o.conv_mode = mode;
                 const NetworkResources r{rig.pool, rig.plans};
                 const MemoryEstimate e = estimate_memory(*spec, shapes, o, r);
-                Network<float> net(*spec, shapes, o, r);
-                net.initialize(3);
-                EXPECT_LE(net.workspace_bytes(), e.engines);
                 core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
-                for (const auto& [name, size] : shapes.input_sizes())
-                    randomize(net.input(name), rng);
-                net.forward();
-                if (usage == conv::Usage::Training) {
+                const auto step = [&](Network<float>& n) {  // one pass as `usage` says, on random data
+                    n.initialize(3);
+                    for (const auto& [name, size] : shapes.input_sizes())
+                        randomize(n.input(name), rng);
+                    n.forward();
+                    if (usage != conv::Usage::Training) return;
                     for (const auto& [name, size] : shapes.output_sizes())
-                        randomize(net.output_gradient(name), rng);
-                    net.backward();
-                }
+                        randomize(n.output_gradient(name), rng);
+                    n.backward();
+                };
+                Network<float> net(*spec, shapes, o, r);
+                EXPECT_LE(net.workspace_bytes(), e.engines);
+                step(net);
                 const std::string what = spec->file + " " + std::string(conv::to_string(usage)) +
                                          (mode == config::ConvMode::Fft ? " fft" : " direct");
                 EXPECT_LE(net.memory_bytes(), e.total()) << what;
@@ -651,15 +653,7 @@ size 3
                 const MemoryEstimate fixed = estimate_memory(*spec, shapes, o, r);
                 EXPECT_LE(fixed.total(), e.total()) << what;
                 Network<float> again(*spec, shapes, o, r);
-                again.initialize(3);
-                for (const auto& [name, size] : shapes.input_sizes())
-                    randomize(again.input(name), rng);
-                again.forward();
-                if (usage == conv::Usage::Training) {
-                    for (const auto& [name, size] : shapes.output_sizes())
-                        randomize(again.output_gradient(name), rng);
-                    again.backward();
-                }
+                step(again);
                 EXPECT_LE(again.memory_bytes(), fixed.total()) << what;
                 EXPECT_GE(double(again.memory_bytes()), 0.4 * double(fixed.total())) << what;
                 ++checked;
