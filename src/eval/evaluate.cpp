@@ -24,11 +24,6 @@ using core::Vec3i;
 
 namespace {
 
-io::VolumeInfo info_of(const io::VolumeUri& uri)
-{
-    return io::volume_info(uri);  // InputError naming the address when missing or unsuitable
-}
-
 bool is_integer(core::DType t) { return !core::dtype_is_float(t); }
 
 /// The `znn_voxel_offset` of a `znn forward` output, if it has one.
@@ -109,19 +104,20 @@ EvalTask plan_task(const std::string& seg, const std::string& gt, const std::opt
     t.seg = io::VolumeUri::parse(seg);
     t.gt = io::VolumeUri::parse(gt);
     t.name = t.seg.str();
-    const io::VolumeInfo si = info_of(t.seg), gi = info_of(t.gt);
+    const io::VolumeInfo si = io::volume_info(t.seg), gi = io::volume_info(t.gt);
     if (gi.shape.c != 1)
         throw InputError("has " + std::to_string(gi.shape.c) + " channels; ground truth is one label volume")
             .at(t.gt.str());
     if (mask) {
         t.mask = io::VolumeUri::parse(*mask);
-        const io::VolumeInfo mi = info_of(*t.mask);
+        const io::VolumeInfo mi = io::volume_info(*t.mask);
         if (mi.shape.c != 1 || mi.shape.zyx != gi.shape.zyx)
             throw InputError("has shape " + core::to_string(mi.shape.zyx) + " x " + std::to_string(mi.shape.c) +
                              " channel(s); a mask has one channel and the ground truth's shape " +
                              core::to_string(gi.shape.zyx))
                 .at(t.mask->str());
     }
+    t.seg_info = si;
     choose_kind(t, si, options, std::nullopt);
     const Vec3i S = si.shape.zyx, G = gi.shape.zyx;
     Vec3i shift;
@@ -178,7 +174,8 @@ std::vector<EvalTask> plan_job(const config::JobFiles& job, const std::set<std::
             t.seg = io::VolumeUri::parse(out);
             t.gt = label->label.uri;
             if (label->mask) t.mask = label->mask->uri;
-            const io::VolumeInfo si = info_of(t.seg);
+            const io::VolumeInfo si = io::volume_info(t.seg);
+            t.seg_info = si;
             choose_kind(t, si, options, kind);
             const auto shift_in_input = forward_offset(t.seg);
             if (!shift_in_input)
@@ -263,7 +260,7 @@ std::vector<EvalResult> evaluate(const EvalTask& task, const dist::Comm& comm)
     const std::int64_t plane = S.y * S.x;
     const bool maps = task.how.kind != MapKind::Labels;
     const bool affinity = task.how.kind == MapKind::Affinity;
-    const io::VolumeInfo si = info_of(task.seg);
+    const io::VolumeInfo& si = task.seg_info;
     std::vector<Track> tracks(task.thresholds.size());
     for (std::size_t k = 0; k < tracks.size(); ++k) {
         tracks[k].how = task.how;

@@ -22,6 +22,7 @@
 #include "znn/dist/comm.hpp"
 #include "znn/eval/contingency.hpp"
 #include "znn/eval/segment.hpp"
+#include "znn/io/volume_io.hpp"
 #include "znn/io/volume_uri.hpp"
 
 namespace znn::eval {
@@ -41,6 +42,7 @@ struct EvalOptions {
 struct EvalTask {
     std::string name;  ///< for messages: "sample 2, output" or the segmentation's address
     io::VolumeUri seg, gt;
+    io::VolumeInfo seg_info;  ///< the segmentation's header, read once when planning
     std::optional<io::VolumeUri> mask;
     Segmenter how;               ///< kind, channel, planar (threshold per result)
     std::vector<double> thresholds;
