@@ -66,7 +66,7 @@ int run_apply(const std::vector<std::string>& args, Context& context)
 
     dist::root_decides(context.comm, [&] {
         request.options = network_options(conv_name, config::NetSpec::load(request.net));
-        sched::ThreadPool pool((*vm)["threads"].as<int>());
+        sched::ThreadPool pool(thread_count(*vm, 0, *log));
         fft::PlanCache plans;
         const infer::ApplyResult r = infer::apply(request, pool, plans, log.get());
         log->info("applied ", request.net, " (", r.groups_loaded, " groups from ", request.weights,

@@ -11,6 +11,7 @@
 #include "znn/conv/pool.hpp"
 #include "znn/conv/select.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/core/rng.hpp"
 #include "znn/sched/thread_pool.hpp"
 
@@ -69,7 +70,8 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         ("pass", po::value<std::string>()->default_value("all"), "fwd, bwd_data, bwd_weights or all")
         ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
         ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
-        ("check", po::bool_switch(), "also compare every pass with the naive oracle")
+        ("check", po::bool_switch(), "also compare every pass with the naive oracle; exit 1 above --tolerance")
+        ("tolerance", po::value<double>()->default_value(1e-4), "--check: the largest relative error accepted")
         ("plan", po::value<std::string>()->default_value("measure"), "FFTW planning: estimate, measure or patient")
         ("fft-tile", po::value<std::string>(), "fft: output tile z,y,x instead of the engine's measured choice");
     add_common_options(cli.options);
@@ -78,15 +80,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
     const auto log = make_logger(*vm, context.comm);
 
     conv::ConvProblem p;
-    {
-        const std::string text = (*vm)["in"].as<std::string>();
-        std::int64_t c = 0, z = 0, y = 0, x = 0;
-        char tail = 0;
-        if (std::sscanf(text.c_str(), "%ld,%ld,%ld,%ld%c", &c, &z, &y, &x, &tail) != 4 || c < 1 || z < 1 || y < 1 || x < 1)
-            usage_error("in", "expected C,Z,Y,X (four positive integers), got '" + text + "'");
-        p.in_channels = c;
-        p.in_size = {z, y, x};
-    }
+    std::tie(p.in_channels, p.in_size) = parse_maps_and_size_option("in", (*vm)["in"].as<std::string>());
     p.out_channels = (*vm)["out"].as<std::int64_t>();
     p.kernel = parse_vec3_option("kernel", (*vm)["kernel"].as<std::string>());
     p.dilation = parse_vec3_option("dilation", (*vm)["dilation"].as<std::string>());
@@ -110,11 +104,23 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
                                  : plan_name == "measure" ? fft::PlanRigor::Measure
                                                           : (usage_error("plan", "unknown '" + plan_name + "'"), fft::PlanRigor::Measure);
 
-    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    sched::ThreadPool pool(thread_count(*vm, 0, *log));
     fft::PlanCache plans(rigor);
     conv::ConvContext ctx{pool, plans};
     if (pass == Pass::Forward) ctx.usage = conv::Usage::Inference;
     if (vm->count("fft-tile")) ctx.fft_tile = parse_vec3_option("fft-tile", (*vm)["fft-tile"].as<std::string>());
+    {  // Refuse before allocating: the tensors below, and the engine's workspace.
+        const double tensors = 4.0 * 2.0 *
+                               (double(p.batch * p.in_channels) * double(p.in_size.product()) +
+                                double(p.batch * p.out_channels) * double(p.out_size().product()) +
+                                double(p.in_channels * p.out_channels) * double(p.kernel.product()));
+        try {
+            core::require_memory(tensors, "this benchmark's tensors");
+            core::require_memory(tensors + double(conv::workspace_estimate(*algo, p, ctx)), "this benchmark");
+        } catch (const core::InputError& e) {
+            usage_error("in", e.message());
+        }
+    }
     conv::ConvAlgo chosen = *algo;
     std::string choice_note;
     const auto build_start = std::chrono::steady_clock::now();  // choice and tuning (tiles, transforms)
@@ -179,6 +185,9 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         os << "}";
     }
 
+    bool failed = false;
+    const double tolerance = (*vm)["tolerance"].as<double>();
+    const std::string chosen_name(conv::to_string(chosen));
     if ((*vm)["check"].as<bool>()) {
         auto oracle = conv::make_engine(conv::ConvAlgo::Naive, p, ctx);
         const conv::Weights weights{w.view(), version};
@@ -191,10 +200,17 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         engine->backward(in.view(), gout.view(), weights, {gi.view(), gww.view()}, conv::Accumulate::Overwrite);
         oracle->backward(in.view(), gout.view(), weights, {gi_ref.view(), gw_ref.view()}, conv::Accumulate::Overwrite);
         worst = std::max({worst, max_relative_error(gi, gi_ref), max_relative_error(gww, gw_ref)});
-        os << ",\"max_rel_error\":" << worst;
+        os << ",\"max_rel_error\":" << worst << ",\"tolerance\":" << tolerance << ",\"check\":\"" << (worst <= tolerance ? "pass" : "fail")
+           << "\"";
+        failed = !(worst <= tolerance);
     }
     os << "}";
     if (context.comm.is_root()) std::cout << os.str() << std::endl;
+    if (failed) {
+        if (context.comm.is_root())
+            std::cerr << "znn: error: " << chosen_name << " differs from the naive oracle by more than --tolerance " << tolerance << "\n";
+        return 1;
+    }
     return 0;
 }
 
@@ -216,16 +232,12 @@ int bench_pool(const std::vector<std::string>& args, Context& context)
     add_common_options(cli.options);
     const auto vm = parse_command_line(cli, args, context.comm);
     if (!vm) return 0;
-    std::int64_t c = 0, z = 0, y = 0, x = 0;
-    char tail = 0;
-    const std::string text = (*vm)["in"].as<std::string>();
-    if (std::sscanf(text.c_str(), "%ld,%ld,%ld,%ld%c", &c, &z, &y, &x, &tail) != 4 || c < 1 || z < 1 || y < 1 || x < 1)
-        usage_error("in", "expected C,Z,Y,X (four positive integers), got '" + text + "'");
+    const auto log = make_logger(*vm, context.comm);
+    const auto [c, in_size] = parse_maps_and_size_option("in", (*vm)["in"].as<std::string>());
     const Vec3i window = parse_vec3_option("window", (*vm)["window"].as<std::string>());
     const conv::MaxWindow w = (*vm)["pool"].as<bool>()
                                   ? conv::MaxWindow::pool(window)
                                   : conv::MaxWindow::filter(window, parse_vec3_option("dilation", (*vm)["dilation"].as<std::string>()));
-    const Vec3i in_size{z, y, x};
     Vec3i out_size;
     try {
         out_size = w.out_size(in_size);
@@ -237,7 +249,7 @@ int bench_pool(const std::vector<std::string>& args, Context& context)
     const int iters = (*vm)["iters"].as<int>();
     if (iters < 1) usage_error("iters", "must be positive");
 
-    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    sched::ThreadPool pool(thread_count(*vm, 0, *log));
     core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
     const tensor::Tensor<float> in = random_tensor({c, in_size}, rng);
     tensor::Tensor<float> out(c, out_size), grad_in(in.shape());

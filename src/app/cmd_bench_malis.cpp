@@ -50,6 +50,7 @@ int bench_malis(const std::vector<std::string>& args, Context& context)
     add_common_options(cli.options);
     const auto vm = parse_command_line(cli, args, context.comm);
     if (!vm) return 0;
+    const auto log = make_logger(*vm, context.comm);
     const core::Vec3i size = parse_vec3_option("size", (*vm)["size"].as<std::string>());
     const std::string norm_name = (*vm)["norm"].as<std::string>();
     train::MalisOptions options;
@@ -75,7 +76,7 @@ int bench_malis(const std::vector<std::string>& args, Context& context)
     for (std::int64_t i = 0; i < target.count(); ++i)
         affinity.data()[i] = static_cast<float>(std::clamp(0.1 + 0.8 * target.data()[i] + rng.normal(0.0, 0.15), 0.001, 0.999));
 
-    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    sched::ThreadPool pool(thread_count(*vm, 0, *log));
     std::vector<double> runs;
     train::MalisResult result;
     for (int i = -1; i < iters; ++i) {

@@ -90,11 +90,12 @@ int bench_net(const std::vector<std::string>& args, Context& context)
             simulate.push_back(n);
         }
     }
-    sched::ThreadPool pool((*vm)["threads"].as<int>());
+    sched::ThreadPool pool(thread_count(*vm, 0, *log));
     sched::TracingFor tracing(pool);
     fft::PlanCache plans;
     const auto build_start = std::chrono::steady_clock::now();
     core::ParallelFor& threads = simulate.empty() ? static_cast<core::ParallelFor&>(pool) : tracing;
+    require_network_memory(spec, shapes, options, {threads, plans, nullptr, log.get()}, "outsz");
     graph::Network<float> net(spec, shapes, options, {threads, plans, nullptr, log.get()});
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
     net.initialize(1);

@@ -15,10 +15,20 @@
 #include "znn/graph/shapes.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/io/atomic_file.hpp"
+#include "znn/io/hdf5.hpp"
+#include "znn/model/network_file.hpp"
 #include "znn/train/job_check.hpp"
 
 namespace znn::app {
 namespace {
+
+/// Reads a float volume through and reports its NaN and infinite values at `where` (the fnames line).
+void report_non_finite(const data::CheckedVolume& v, const std::string& where, config::Diagnostics& d)
+{
+    if (const auto bad = data::find_non_finite(v))
+        d.error_at(where, v.uri.str() + ": holds " + std::to_string(bad->count) + " NaN or infinite value(s), the first at channel " +
+                              std::to_string(bad->channel) + ", z,y,x " + core::to_string(bad->at));
+}
 
 std::string shape_text(const io::VolumeInfo& info)
 {
@@ -50,6 +60,15 @@ std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
         writable("output_prefix", c.output_prefix + "_sample.h5");
         if (!c.forward_net.empty() && !fs::exists(c.forward_net, ec))
             d.warning(c.where("forward_net"), 0, "forward_net does not exist yet (training writes it): " + c.forward_net);
+        else if (!c.forward_net.empty() && !io::is_hdf5_file(c.forward_net))
+            d.error_at(c.where("forward_net"), "forward_net: " + c.forward_net + " is not an HDF5 network file");
+        else if (!c.forward_net.empty()) {
+            try {
+                model::read_network_meta(c.forward_net);
+            } catch (const core::Error& e) {
+                d.error_at(c.where("forward_net"), std::string("forward_net: ") + e.what());
+            }
+        }
     }
 
     // Every sample of every range, each section checked once.
@@ -59,6 +78,7 @@ std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
         const config::ImageSection& s = job.samples.images.at(id);
         std::string text;
         if (const auto checked = data::check_image(s, d)) {
+            for (const data::CheckedVolume& v : checked->files) report_non_finite(v, s.files_where, d);
             for (std::size_t f = 0; f < checked->files.size(); ++f)
                 text += "\n      " + checked->files[f].uri.str() + "  " + shape_text(checked->files[f].info) + "  " +
                         std::string(config::to_string(s.preprocess[std::min(f, s.preprocess.size() - 1)]));
@@ -71,6 +91,8 @@ std::string check_job(const config::JobFiles& job, config::Diagnostics& d)
         const config::LabelSection& s = job.samples.labels.at(id);
         std::string text;
         if (const auto checked = data::check_label(s, d)) {
+            report_non_finite(checked->label, s.file_where, d);
+            if (checked->mask) report_non_finite(*checked->mask, s.mask_where, d);
             text = "\n      " + checked->label.uri.str() + "  " + shape_text(checked->label.info);
             if (checked->mask) text += "\n      mask " + checked->mask->uri.str() + "  " + shape_text(checked->mask->info);
         }

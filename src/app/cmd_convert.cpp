@@ -61,7 +61,14 @@ int run_convert(const std::vector<std::string>& args, Context& context)
         if (offset || size) {
             const io::VolumeInfo info = io::volume_info(in);
             const core::Vec3i origin = offset.value_or(core::Vec3i{});
+            if (!all_lt(origin, info.shape.zyx))
+                usage_error("offset", core::to_string(origin) + " lies outside the volume " + in.str() + " of size " +
+                                          core::to_string(info.shape.zyx) + " (z,y,x)");
             box = core::Box3{origin, size.value_or(info.shape.zyx - origin)};
+            if (!all_le(box->end(), info.shape.zyx))
+                usage_error(size ? "size" : "offset", "the box " + core::to_string(origin) + " + " + core::to_string(box->size) +
+                                                          " reaches past the volume " + in.str() + " of size " +
+                                                          core::to_string(info.shape.zyx) + " (z,y,x)");
         }
         tensor::AnyTensor volume = io::read_volume(in, box);
         if (dtype && *dtype != volume.dtype()) {

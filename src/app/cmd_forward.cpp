@@ -48,9 +48,7 @@ int run_forward(const std::vector<std::string>& args, Context& context)
     dist::root_decides(context.comm, [&] { config::JobFiles::load(cfg, overrides); });
     const config::JobFiles job = config::JobFiles::load(cfg, overrides);
     const auto log = make_logger(*vm, context.comm);
-    const int threads = vm->count("threads") ? (*vm)["threads"].as<int>() : static_cast<int>(job.config.num_threads);
-    if (threads < 0) usage_error("threads", "must be 0 (all available) or more");
-    sched::ThreadPool pool(threads);
+    sched::ThreadPool pool(thread_count(*vm, job.config.num_threads, *log));
     fft::PlanCache plans;
     log->info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(),
               " thread(s)");

@@ -70,7 +70,8 @@ int run_info(const std::vector<std::string>& args, Context& context)
                     {}};
     cli.options.add_options()("net", po::value<std::string>()->required(), "the network (.znn, positional)")(
         "outsz", po::value<std::string>()->default_value("1,1,1"), "output patch z,y,x")(
-        "dot", po::value<std::string>(), "also write a Graphviz description to FILE");
+        "dot", po::value<std::string>(), "also write a Graphviz description to FILE")(
+        "overwrite", po::bool_switch(), "replace the --dot file if it exists");
     add_common_options(cli.options);
     cli.positional.add("net", 1);
     const auto vm = parse_command_line(cli, args, context.comm);
@@ -78,6 +79,7 @@ int run_info(const std::vector<std::string>& args, Context& context)
     const auto log = make_logger(*vm, context.comm);
     const core::Vec3i outsz = parse_vec3_option("outsz", (*vm)["outsz"].as<std::string>());
     const std::string path = (*vm)["net"].as<std::string>();
+    if (vm->count("dot")) check_output_file("dot", (*vm)["dot"].as<std::string>(), (*vm)["overwrite"].as<bool>());
 
     dist::root_decides(context.comm, [&] {
         config::Diagnostics d;

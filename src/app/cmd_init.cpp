@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "znn/config/net_spec.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
@@ -38,12 +39,18 @@ int run_init(const std::vector<std::string>& args, Context& context)
         const config::NetSpec spec = config::NetSpec::load((*vm)["net"].as<std::string>());
         const std::string out = (*vm)["out"].as<std::string>();
         if (!(*vm)["overwrite"].as<bool>() && std::filesystem::exists(out))
-            throw core::InputError("file exists; choose another name or use --overwrite").at(out);
+            throw core::InputError("file exists; choose another name, or replace it with --overwrite").at(out);
         // The parameters do not depend on the patch size: build at the smallest output.
         const graph::NetShapes shapes = graph::NetShapes::for_output(spec, {1, 1, 1});
         sched::ThreadPool pool(1);
         fft::PlanCache plans;
         const graph::NetworkOptions options = network_options("direct", spec);
+        try {
+            core::require_memory(double(shapes.parameters()) * 4.0 * 3.0, "the parameters of " + spec.file);
+        } catch (core::InputError& e) {
+            e.at(spec.file);
+            throw;
+        }
         graph::Network<float> net(spec, shapes, options, {pool, plans});
         net.initialize((*vm)["seed"].as<std::uint64_t>());
         model::NetworkFileMeta meta;

@@ -64,7 +64,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
     std::vector<std::string> overrides = vm->count("set") ? (*vm)["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
     if (vm->count("is_check")) overrides.push_back("is_check=" + (*vm)["is_check"].as<std::string>());
     const int loader_threads = (*vm)["loader-threads"].as<int>();
-    if (loader_threads < 1) usage_error("loader-threads", "must be at least 1");
+    if (loader_threads < 1 || loader_threads > 64) usage_error("loader-threads", "must be 1 to 64");
     const std::int64_t iterations = (*vm)["iterations"].as<std::int64_t>();
     if (iterations < 0) usage_error("iterations", "must be 0 (up to Max_iter) or more");
 
@@ -90,9 +90,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
         if (log_file) *log_file << text << std::flush;
     });
 
-    const int threads = vm->count("threads") ? (*vm)["threads"].as<int>() : static_cast<int>(c.num_threads);
-    if (threads < 0) usage_error("threads", "must be 0 (all available) or more");
-    sched::ThreadPool pool(threads);
+    sched::ThreadPool pool(thread_count(*vm, c.num_threads, log));
     fft::PlanCache plans;
     log.info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(), " thread(s)",
              context.mpi_thread_level ? ", MPI thread level " + dist::thread_level_name(context.mpi_thread_level) : std::string());

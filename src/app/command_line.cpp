@@ -1,9 +1,17 @@
 #include "command_line.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
+#include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/limits.hpp"
+#include "znn/core/memory.hpp"
+#include "znn/sched/thread_pool.hpp"
 
 namespace znn::app {
 
@@ -53,7 +61,57 @@ core::Vec3i parse_vec3_option(const std::string& option, const std::string& text
     if (v->min_component() < (allow_zero ? 0 : 1))
         usage_error(option,
                     std::string("every component must be ") + (allow_zero ? ">= 0" : "> 0") + ", got '" + text + "'");
+    if (v->max_component() > core::kMaxAxis)
+        usage_error(option, "every component must be at most " + std::to_string(core::kMaxAxis) + ", got '" + text + "'");
     return *v;
+}
+
+std::pair<std::int64_t, core::Vec3i> parse_maps_and_size_option(const std::string& option, const std::string& text)
+{
+    const std::size_t comma = text.find(',');
+    const auto maps = comma == std::string::npos ? std::nullopt : config::parse_int(text.substr(0, comma));
+    const auto size = comma == std::string::npos ? std::nullopt : core::parse_vec3i(text.substr(comma + 1));
+    if (!maps || !size || text.substr(comma + 1).find(',') == std::string::npos)
+        usage_error(option, "expected C,Z,Y,X (four positive integers), got '" + text + "'");
+    if (*maps < 1 || size->min_component() < 1) usage_error(option, "every component must be > 0, got '" + text + "'");
+    if (*maps > core::kMaxAxis || size->max_component() > core::kMaxAxis)
+        usage_error(option, "every component must be at most " + std::to_string(core::kMaxAxis) + ", got '" + text + "'");
+    return {*maps, *size};
+}
+
+void check_output_file(const std::string& option, const std::string& path, bool overwrite)
+{
+    if (path.empty()) usage_error(option, "expected a file name, got ''");
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;  // a new file
+    if (S_ISDIR(st.st_mode)) usage_error(option, path + " is a directory; give a file name");
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        usage_error(option, path + " exists and is not a regular file (a device, FIFO or socket); znn writes only files");
+    if (!overwrite)
+        throw core::InputError("file exists; choose another name, or replace it with --overwrite").at(path).scope(core::ErrorScope::AllRanks);
+}
+
+int thread_count(const po::variables_map& vm, std::int64_t fallback, core::Logger& log)
+{
+    const std::int64_t requested = vm.count("threads") ? vm["threads"].as<int>() : fallback;
+    if (requested < 0 || requested > std::numeric_limits<int>::max())
+        usage_error("threads", std::to_string(requested) + " is not a thread count (0: all the cores this process may use)");
+    std::string note;
+    const int threads = sched::resolve_thread_count(static_cast<int>(requested), &note);
+    if (!note.empty()) log.warn("--threads: ", note);
+    return threads;
+}
+
+void require_network_memory(const config::NetSpec& spec, const graph::NetShapes& shapes, const graph::NetworkOptions& options,
+                            const graph::NetworkResources& resources, const std::string& option)
+{
+    const std::string what = "the network " + spec.file;
+    try {
+        core::require_memory(double(shapes.memory_bytes()) * double(std::max<std::int64_t>(options.batch, 1)), what);
+        core::require_memory(double(graph::estimate_memory(spec, shapes, options, resources).total()), what);
+    } catch (const core::InputError& e) {
+        usage_error(option, e.message());
+    }
 }
 
 graph::NetworkOptions network_options(const std::string& conv, const config::NetSpec& spec)

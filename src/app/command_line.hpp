@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "znn/config/net_spec.hpp"
@@ -53,6 +54,26 @@ std::unique_ptr<core::Logger> make_logger(const po::variables_map& vm, const dis
 
 /// Parses a `z,y,x` option value; UsageError naming the option when malformed or not positive.
 core::Vec3i parse_vec3_option(const std::string& option, const std::string& text, bool allow_zero = false);
+
+/// Parses a `C,Z,Y,X` option value (maps and size); UsageError naming the option when malformed, not
+/// positive or beyond core::kMaxAxis.
+std::pair<std::int64_t, core::Vec3i> parse_maps_and_size_option(const std::string& option, const std::string& text);
+
+/// Checks an output file named by --option before any work: not empty, not a directory, device, FIFO
+/// or socket (only regular files are replaced, atomically), and not an existing file unless
+/// `overwrite` (--overwrite). UsageError at --option, or InputError at the path for "file exists".
+void check_output_file(const std::string& option, const std::string& path, bool overwrite);
+
+/// The threads to run: --threads when given, else `fallback` (a job's num_threads). 0 means every core
+/// this process may use; more than those are capped there, with a warning; a negative count is a usage
+/// error naming --threads (sched::resolve_thread_count).
+int thread_count(const po::variables_map& vm, std::int64_t fallback, core::Logger& log);
+
+/// Refuses a network whose memory, estimated before anything is allocated (NetShapes::memory_bytes,
+/// then graph::estimate_memory with its engines), exceeds what this process may use: a UsageError at
+/// --option saying how much it would need.
+void require_network_memory(const config::NetSpec& spec, const graph::NetShapes& shapes, const graph::NetworkOptions& options,
+                            const graph::NetworkResources& resources, const std::string& option);
 
 /// Network options for `--conv fft|direct|auto` (UsageError otherwise): fft and auto (time both per
 /// group) set the mode; direct fixes every conv group of `spec` to direct, whatever its `fft` flag.

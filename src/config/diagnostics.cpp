@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "znn/config/text_file.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
 
@@ -34,16 +35,26 @@ std::size_t edit_distance(const std::string& a, const std::string& b)
 
 }  // namespace
 
-void Diagnostics::error(std::string_view file, long line, std::string message)
+namespace {
+
+/// Adds an entry (every one counts: readers compare errors().size() before and after a check).
+void add(std::vector<Diagnostics::Entry>& entries, std::string where, std::string message)
 {
-    errors_.push_back({location(file, line), std::move(message)});
+    entries.push_back({printable(where), printable(message)});
 }
 
-void Diagnostics::error_at(std::string where, std::string message) { errors_.push_back({std::move(where), std::move(message)}); }
+}  // namespace
+
+void Diagnostics::error(std::string_view file, long line, std::string message)
+{
+    add(errors_, location(file, line), std::move(message));
+}
+
+void Diagnostics::error_at(std::string where, std::string message) { add(errors_, std::move(where), std::move(message)); }
 
 void Diagnostics::warning(std::string_view file, long line, std::string message)
 {
-    warnings_.push_back({location(file, line), std::move(message)});
+    add(warnings_, location(file, line), std::move(message));
 }
 
 void Diagnostics::merge(const Diagnostics& other)
@@ -55,10 +66,16 @@ void Diagnostics::merge(const Diagnostics& other)
 void Diagnostics::throw_if_errors() const
 {
     if (errors_.empty()) return;
-    if (errors_.size() == 1)
-        throw core::InputError(errors_[0].message).at(errors_[0].where).scope(core::ErrorScope::AllRanks);
-    std::string text = std::to_string(errors_.size()) + " problems:";
-    for (const Entry& e : errors_) text += "\n  " + (e.where.empty() ? std::string() : e.where + ": ") + e.message;
+    // Each problem once: a volume checked for several uses (training, validation, inference) is
+    // reported by each check.
+    std::vector<Entry> unique;
+    for (const Entry& e : errors_)
+        if (std::none_of(unique.begin(), unique.end(), [&](const Entry& u) { return u.where == e.where && u.message == e.message; }))
+            unique.push_back(e);
+    if (unique.size() == 1)
+        throw core::InputError(unique[0].message).at(unique[0].where).scope(core::ErrorScope::AllRanks);
+    std::string text = std::to_string(unique.size()) + " problems:";
+    for (const Entry& e : unique) text += "\n  " + (e.where.empty() ? std::string() : e.where + ": ") + e.message;
     throw core::InputError(text).scope(core::ErrorScope::AllRanks);
 }
 

@@ -1,5 +1,6 @@
 #include "znn/config/ini.hpp"
 
+#include "znn/config/text_file.hpp"
 #include "znn/config/values.hpp"
 
 #include <algorithm>
@@ -57,7 +58,11 @@ void IniFile::parse(std::string_view text, const std::string& file, Diagnostics&
                 last = nullptr;
                 continue;
             }
-            current = &section(trim(line.substr(1, close - 1)), file, number);
+            const std::string name = trim(line.substr(1, close - 1));
+            if (const IniSection* earlier = find(name))
+                diagnostics.warning(file, number, "[" + name + "] appears again (first at " + earlier->file + ":" +
+                                                      std::to_string(earlier->line) + "); the two are read as one section");
+            current = &section(name, file, number);
             last = nullptr;
             continue;
         }
@@ -72,21 +77,18 @@ void IniFile::parse(std::string_view text, const std::string& file, Diagnostics&
             last = nullptr;
             continue;
         }
-        current->entries.push_back({lower(trim(line.substr(0, sep))), trim(line.substr(sep + 1)), file, number});
+        const std::string key = lower(trim(line.substr(0, sep)));
+        if (const IniEntry* earlier = current->find(key))
+            diagnostics.warning(file, number, "'" + key + "' is set again in [" + current->name + "] (first at " + earlier->file + ":" +
+                                                  std::to_string(earlier->line) + "); the last value counts");
+        current->entries.push_back({key, trim(line.substr(sep + 1)), file, number});
         last = &current->entries.back();
     }
 }
 
 void IniFile::read(const std::string& path, Diagnostics& diagnostics)
 {
-    std::ifstream in(path);
-    if (!in) {
-        diagnostics.error(path, 0, "cannot read the file (missing or unreadable)");
-        return;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    parse(text.str(), path, diagnostics);
+    if (const auto text = read_text_file(path, "file", diagnostics)) parse(*text, path, diagnostics);
 }
 
 }  // namespace znn::config

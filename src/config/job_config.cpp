@@ -1,6 +1,5 @@
 #include "znn/config/job_config.hpp"
 
-#include "znn/core/memory.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +9,7 @@
 
 #include "znn/config/enum_names.hpp"
 #include "znn/config/values.hpp"
+#include "znn/core/limits.hpp"
 #include "znn/core/memory.hpp"
 
 namespace znn::config {
@@ -140,6 +140,7 @@ Setter set_size(core::Vec3i JobConfig::*field)
         const auto s = parse_vec3(v);
         if (!s) return "expected z,y,x (three integers), got '" + v + "'";
         if (s->min_component() < 1) return "every size must be positive, got " + v;
+        if (s->max_component() > core::kMaxAxis) return "every size must be at most " + std::to_string(core::kMaxAxis) + ", got " + v;
         c.*field = *s;
         return std::nullopt;
     };
@@ -206,7 +207,7 @@ const std::vector<Option>& options()
          "the sample specification (.spec); empty: the [imageN]/[labelN]/[sampleN] sections are in this file",
          set_path(&JobConfig::data_spec), [](const JobConfig& c) { return c.data_spec; }},
         {"num_threads", "num_threads", "general", "threads per MPI rank; 0: all the cores the rank may use",
-         set_int(&JobConfig::num_threads, 0), [](const JobConfig& c) { return std::to_string(c.num_threads); }},
+         set_int(&JobConfig::num_threads, 0, 65536), [](const JobConfig& c) { return std::to_string(c.num_threads); }},
         {"dtype", "dtype", "general", "float32 (float64 is accepted; computations run in float32)",
          [](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {
              if (v != "float32" && v != "float64") return "expected float32 or float64, got '" + v + "'";
@@ -244,7 +245,7 @@ const std::vector<Option>& options()
         {"train_outsz", "train_outsz", "train", "output patch z,y,x of one training step", set_size(&JobConfig::train_outsz),
          [](const JobConfig& c) { return vec_text(c.train_outsz); }},
         {"batch_size", "batch_size", "train", "patches per training step and rank (the original: 1)",
-         set_int(&JobConfig::batch_size, 1), [](const JobConfig& c) { return std::to_string(c.batch_size); }},
+         set_int(&JobConfig::batch_size, 1, 65536), [](const JobConfig& c) { return std::to_string(c.batch_size); }},
         {"train_conv_mode", "train_conv_mode", "train",
          "convolution: fft, direct, or optimize (time both per layer; legacy: is_train_optimize, force_fft)",
          set_enum(&JobConfig::train_conv_mode, kConvModes),

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
+#include <queue>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "znn/config/enum_names.hpp"
+#include "znn/config/text_file.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/limits.hpp"
 
 namespace znn::config {
 namespace {
@@ -73,8 +78,8 @@ public:
         const std::string* v = value(key);
         if (!v) return std::nullopt;
         const auto n = parse_int(*v);
-        if (!n || *n < 1) {
-            error(key, "expected a positive integer, got '" + *v + "'");
+        if (!n || *n < 1 || *n > core::kMaxAxis) {
+            error(key, "expected a positive integer (at most " + std::to_string(core::kMaxAxis) + "), got '" + *v + "'");
             return std::nullopt;
         }
         return n;
@@ -84,8 +89,9 @@ public:
         const std::string* v = value(key);
         if (!v) return std::nullopt;
         const auto s = parse_vec3(*v);
-        if (!s || s->min_component() < min) {
-            error(key, "expected z,y,x (three integers >= " + std::to_string(min) + "), got '" + *v + "'");
+        if (!s || !core::within_axis_limit(*s, min)) {
+            error(key, "expected z,y,x (three integers from " + std::to_string(min) + " to " + std::to_string(core::kMaxAxis) +
+                           "), got '" + *v + "'");
             return std::nullopt;
         }
         return s;
@@ -367,6 +373,8 @@ NetSpec NetSpec::parse(std::string_view text, const std::string& file, Diagnosti
         else net.edges.push_back(read_edge(g, file, d));
     }
 
+    for (std::size_t i = 0; i < net.nodes.size(); ++i) net.node_index_.emplace(net.nodes[i].name, i);
+
     // 3. The graph.
     std::vector<std::string> node_names;
     for (const NodeGroupSpec& n : net.nodes) node_names.push_back(n.name);
@@ -407,14 +415,13 @@ NetSpec NetSpec::parse(std::string_view text, const std::string& file, Diagnosti
     // Cycles: what a topological sort cannot order.
     const std::vector<std::string> order = net.topological_order();
     if (order.size() < net.nodes.size()) {
+        const std::set<std::string> ordered(order.begin(), order.end());
         std::string names;
-        for (const NodeGroupSpec& n : net.nodes)
-            if (std::find(order.begin(), order.end(), n.name) == order.end()) names += (names.empty() ? "" : ", ") + n.name;
         const NodeGroupSpec* first = nullptr;
         for (const NodeGroupSpec& n : net.nodes)
-            if (std::find(order.begin(), order.end(), n.name) == order.end()) {
-                first = &n;
-                break;
+            if (!ordered.count(n.name)) {
+                names += (names.empty() ? "" : ", ") + n.name;
+                if (!first) first = &n;
             }
         d.error_at(first->where(), "the edges form a cycle through " + names);
     }
@@ -423,16 +430,13 @@ NetSpec NetSpec::parse(std::string_view text, const std::string& file, Diagnosti
 
 NetSpec NetSpec::read(const std::string& path, Diagnostics& d)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        d.error(path, 0, "cannot read the network file (no such file, or no permission)");
+    const auto text = read_text_file(path, "network file", d);
+    if (!text) {
         NetSpec net;
         net.file = path;
         return net;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path, d);
+    return parse(*text, path, d);
 }
 
 NetSpec NetSpec::load(const std::string& path)
@@ -445,6 +449,8 @@ NetSpec NetSpec::load(const std::string& path)
 
 const NodeGroupSpec* NetSpec::node(std::string_view name) const
 {
+    if (const auto it = node_index_.find(name); it != node_index_.end() && it->second < nodes.size() && nodes[it->second].name == name)
+        return &nodes[it->second];
     for (const NodeGroupSpec& n : nodes)
         if (n.name == name) return &n;
     return nullptr;
@@ -477,23 +483,33 @@ std::vector<std::string> NetSpec::output_nodes() const
 
 std::vector<std::string> NetSpec::topological_order() const
 {
-    std::map<std::string, int> missing;  // incoming edges not yet satisfied
-    for (const NodeGroupSpec& n : nodes) missing[n.name] = 0;
-    for (const EdgeGroupSpec& e : edges)
-        if (missing.count(e.input) && missing.count(e.output)) ++missing[e.output];
+    // Passes over the nodes in file order, each taking every node whose incoming edges are all
+    // satisfied (a node readied by one later in the file waits for the next pass): the order the
+    // original's file order gives. Kept as two heaps of file positions, O((N + E) log N).
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (std::size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i].name, i);
+    std::vector<int> missing(nodes.size(), 0);  // incoming edges not yet satisfied
+    std::vector<std::vector<std::size_t>> successors(nodes.size());
+    for (const EdgeGroupSpec& e : edges) {
+        const auto from = index.find(e.input), to = index.find(e.output);
+        if (from == index.end() || to == index.end()) continue;
+        ++missing[to->second];
+        successors[from->second].push_back(to->second);
+    }
+    using MinHeap = std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>>;
+    MinHeap this_pass, next_pass;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        if (missing[i] == 0) this_pass.push(i);
     std::vector<std::string> order;
-    std::vector<bool> done(nodes.size(), false);
-    bool progress = true;
-    while (progress) {  // file order among the ready ones: O(N^2), networks are small
-        progress = false;
-        for (std::size_t i = 0; i < nodes.size(); ++i) {
-            if (done[i] || missing[nodes[i].name] != 0) continue;
-            done[i] = true;
-            progress = true;
+    while (!this_pass.empty()) {
+        while (!this_pass.empty()) {
+            const std::size_t i = this_pass.top();
+            this_pass.pop();
             order.push_back(nodes[i].name);
-            for (const EdgeGroupSpec& e : edges)
-                if (e.input == nodes[i].name && missing.count(e.output)) --missing[e.output];
+            for (std::size_t j : successors[i])
+                if (--missing[j] == 0) (j > i ? this_pass : next_pass).push(j);
         }
+        std::swap(this_pass, next_pass);
     }
     return order;
 }

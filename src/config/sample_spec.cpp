@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "znn/config/values.hpp"
 
@@ -77,8 +78,9 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
         const std::string where = s.file + ":" + std::to_string(s.line);
         if (const auto id = section_id(s.name, "image")) {
             unknown_keys(s, {"fnames", "pp_types", "is_auto_crop"}, d);
-            ImageSection image{*id, {}, {}, read_bool(s, "is_auto_crop", true, d), where};
+            ImageSection image{*id, {}, {}, read_bool(s, "is_auto_crop", true, d), where, where};
             const IniEntry* files = s.find("fnames");
+            if (files) image.files_where = files->where();
             if (!files || split_list(files->value).empty()) {
                 d.error(s.file, s.line, "[" + s.name + "] needs 'fnames' (the image volume files)");
             } else {
@@ -90,21 +92,21 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
                 d.error(pp->file, pp->line,
                         "pp_types lists " + std::to_string(types.size()) + " types for " + std::to_string(image.files.size()) +
                             " files (give one type, or one per file)");
+            std::set<std::string> reported;
             for (std::size_t f = 0; f < image.files.size(); ++f) {
                 const std::string t = types.empty() ? "none" : types[types.size() == 1 ? 0 : std::min(f, types.size() - 1)];
                 const auto p = parse_preprocess(t);
-                if (!p) {
+                if (!p && reported.insert(t).second)
                     d.error(pp->file, pp->line,
                             "unknown preprocessing '" + t + "' (standard2D, standard3D, symetric_rescale, none)");
-                    break;
-                }
-                image.preprocess.push_back(*p);
+                image.preprocess.push_back(p.value_or(Preprocess::None));  // one per file, always
             }
             spec.images[*id] = image;
         } else if (const auto lid = section_id(s.name, "label")) {
             unknown_keys(s, {"fnames", "pp_types", "is_auto_crop", "fmasks"}, d);
-            LabelSection label{*lid, {}, "auto", read_bool(s, "is_auto_crop", true, d), std::nullopt, where};
+            LabelSection label{*lid, {}, "auto", read_bool(s, "is_auto_crop", true, d), std::nullopt, where, where, where};
             const IniEntry* files = s.find("fnames");
+            if (files) label.file_where = files->where();
             const std::vector<std::string> list = files ? resolved_files(*files) : std::vector<std::string>{};
             if (list.empty()) {
                 d.error(s.file, s.line, "[" + s.name + "] needs 'fnames' (the label volume)");
@@ -126,6 +128,7 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
                 const std::vector<std::string> m = resolved_files(*masks);
                 if (m.size() > 1) d.error(masks->file, masks->line, "[" + s.name + "] lists " + std::to_string(m.size()) + " masks; give one");
                 if (!m.empty()) label.mask = m[0];
+                label.mask_where = masks->where();
             }
             spec.labels[*lid] = label;
         } else if (const auto sid = section_id(s.name, "sample")) {

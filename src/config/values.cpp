@@ -61,6 +61,20 @@ std::optional<core::Vec3i> parse_vec3(std::string_view text)
 std::optional<std::set<std::int64_t>> parse_id_ranges(std::string_view text, std::string* error)
 {
     std::set<std::int64_t> ids;
+    {  // Items are separated by commas; an empty one (1,,2) is a typo, a comma at the end is not.
+        std::string rest = trim(text);
+        if (!rest.empty() && rest.back() == ',') rest.pop_back();
+        std::size_t start = 0;
+        while (true) {
+            const std::size_t comma = rest.find(',', start);
+            if (trim(rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start)).empty() && !rest.empty()) {
+                if (error) *error = "an empty item in '" + trim(text) + "'";
+                return std::nullopt;
+            }
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    }
     for (const std::string& token : split_list(text)) {
         const auto dash = token.find('-', 1);
         if (dash == std::string::npos) {

@@ -14,6 +14,7 @@
 #endif
 
 #include "znn/core/error.hpp"
+#include "znn/core/limits.hpp"
 
 namespace znn::conv {
 namespace {
@@ -99,6 +100,8 @@ Vec3i MaxWindow::out_size(const Vec3i& in) const
 {
     if (window.min_component() < 1 || stride.min_component() < 1 || dilation.min_component() < 1)
         throw core::InputError("max window, stride and dilation must be positive");
+    if (!core::within_axis_limit(window) || !core::within_axis_limit(stride) || !core::within_axis_limit(dilation))
+        throw core::InputError("max window, stride and dilation must be at most " + std::to_string(core::kMaxAxis));
     const Vec3i extent = (window - 1) * dilation + 1;
     if (!all_le(extent, in))
         throw core::InputError("max window extent " + core::to_string(extent) + " is larger than its input " +

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "znn/core/limits.hpp"
+
 namespace znn::conv {
 namespace {
 
@@ -42,6 +44,13 @@ std::optional<std::string> ConvProblem::invalid_reason() const
     if (batch < 1 || in_channels < 1 || out_channels < 1) return "batch and channel counts must be positive";
     if (in_size.min_component() < 1 || kernel.min_component() < 1 || dilation.min_component() < 1)
         return "sizes, kernel and dilation must be positive";
+    if (!core::within_axis_limit(in_size) || !core::within_axis_limit(kernel) || !core::within_axis_limit(dilation) ||
+        batch > core::kMaxAxis || in_channels > core::kMaxAxis || out_channels > core::kMaxAxis)
+        return "sizes, kernel, dilation and channel counts must be at most " + std::to_string(core::kMaxAxis);
+    if (!core::checked_count(in_size, batch * in_channels) || !core::checked_count(kernel, in_channels * out_channels))
+        return "the input (" + std::to_string(batch * in_channels) + " x " + core::to_string(in_size) + ") or the kernels (" +
+               std::to_string(in_channels * out_channels) + " x " + core::to_string(kernel) + ") have more than " +
+               std::to_string(core::kMaxElements) + " elements";
     if (out_size().min_component() < 1)
         return "kernel extent " + core::to_string(kernel_extent()) + " is larger than the input " + core::to_string(in_size);
     return std::nullopt;

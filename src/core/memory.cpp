@@ -7,7 +7,10 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
+
+#include "znn/core/error.hpp"
 
 namespace znn::core {
 
@@ -85,6 +88,14 @@ std::int64_t usable_memory_bytes()
     return limit ? std::min(*limit, physical) : physical;
 }
 
+void require_memory(double bytes, const std::string& what)
+{
+    const double usable = static_cast<double>(usable_memory_bytes());
+    if (bytes > usable)
+        throw InputError(what + " would need about " + bytes_text(bytes) + ", more than the " + bytes_text(usable) +
+                         " this process may use");
+}
+
 std::optional<std::int64_t> parse_byte_size(const std::string& text)
 {
     std::size_t used = 0;
@@ -114,12 +125,19 @@ std::optional<std::int64_t> parse_byte_size(const std::string& text)
 
 std::string bytes_text(double bytes)
 {
+    static constexpr const char* kUnits[] = {"MiB", "GiB", "TiB", "PiB", "EiB"};
+    double value = bytes / double(1 << 20);
+    int unit = 0;
+    while (value >= 1024.0 && unit < 4) {
+        value /= 1024.0;
+        ++unit;
+    }
     std::ostringstream os;
-    os.precision(3);
-    if (bytes >= double(1 << 30))
-        os << bytes / double(1 << 30) << " GiB";
+    if (value >= 1000.0)
+        os << std::fixed << std::setprecision(0) << value;
     else
-        os << bytes / double(1 << 20) << " MiB";
+        os << std::setprecision(3) << value;
+    os << " " << kUnits[unit];
     return os.str();
 }
 

@@ -406,12 +406,13 @@ std::optional<SamplePlan> SamplePlan::make(const config::ResolvedSample& sample,
     for (const Input& p : plan.inputs) {
         devs = core::intersect(devs, plan.rule.deviations(p.padded(), p.patch));
         fits += "\n    input '" + p.node + "': patch " + core::to_string(plan.rule.fetch(p.patch)) + " in " +
-                (options.mirror ? "mirrored volume " : "volume ") + core::to_string(p.padded());
+                (options.mirror ? "mirrored volume " : "volume ") + core::to_string(p.padded()) + " (" + p.image.files.front().uri.str() +
+                (p.image.files.size() > 1 ? ", ..." : "") + ")";
     }
     for (const Output& p : plan.outputs) {
         devs = core::intersect(devs, plan.rule.deviations(p.label.shape, p.patch));
         fits += "\n    output '" + p.node + "': patch " + core::to_string(plan.rule.fetch(p.patch)) + " in label volume " +
-                core::to_string(p.label.shape);
+                core::to_string(p.label.shape) + " (" + p.label.label.uri.str() + ")";
     }
     if (devs.empty()) {
         d.error_at(where, "sample " + std::to_string(sample.id) + ": no patch position fits in every volume" + fits +

@@ -46,7 +46,7 @@ std::optional<CheckedImage> check_image(const config::ImageSection& image, confi
 {
     CheckedImage c;
     for (const std::string& f : image.files)
-        if (auto v = check_volume(f, image.where, d)) {
+        if (auto v = check_volume(f, image.files_where.empty() ? image.where : image.files_where, d)) {
             c.channels += v->info.shape.c;
             c.files.push_back(*v);
         }
@@ -59,9 +59,9 @@ std::optional<CheckedImage> check_image(const config::ImageSection& image, confi
 
 std::optional<CheckedLabel> check_label(const config::LabelSection& label, config::Diagnostics& d)
 {
-    auto l = check_volume(label.file, label.where, d);
+    auto l = check_volume(label.file, label.file_where.empty() ? label.where : label.file_where, d);
     std::optional<CheckedVolume> m;
-    if (label.mask) m = check_volume(*label.mask, label.where, d);
+    if (label.mask) m = check_volume(*label.mask, label.mask_where.empty() ? label.where : label.mask_where, d);
     if (!l || (label.mask && !m)) return std::nullopt;
     bool ok = true;
     for (const CheckedVolume* v : {&*l, m ? &*m : nullptr}) {
@@ -79,6 +79,21 @@ std::optional<CheckedLabel> check_label(const config::LabelSection& label, confi
         c.shape = *shape;
     }
     return c;
+}
+
+std::optional<tensor::NonFinite> find_non_finite(const CheckedVolume& v)
+{
+    if (!core::dtype_is_float(v.info.dtype)) return std::nullopt;
+    std::optional<tensor::NonFinite> found;
+    const core::Vec3i size = v.info.shape.zyx;
+    for (std::int64_t z = 0; z < size.z; ++z) {
+        const tensor::Tensor<float> section = io::read_volume(v.uri, core::Box3{{z, 0, 0}, {1, size.y, size.x}}).to<float>();
+        const auto bad = tensor::find_non_finite(section.cview());
+        if (!bad) continue;
+        if (!found) found = tensor::NonFinite{bad->channel, bad->at + core::Vec3i{z, 0, 0}, 0};
+        found->count += bad->count;
+    }
+    return found;
 }
 
 }  // namespace znn::data

@@ -5,6 +5,7 @@
 
 #include "znn/config/net_spec.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/data/preprocess.hpp"
 #include "znn/infer/block_network.hpp"
 #include "znn/io/atomic_file.hpp"
@@ -29,10 +30,21 @@ ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, fft::
     const io::VolumeUri in_uri = io::VolumeUri::parse(request.input);
     const io::VolumeUri out_uri = io::VolumeUri::parse(request.output);
     if (!request.overwrite && std::filesystem::exists(out_uri.path))
-        throw core::InputError("file exists; choose another name or use --overwrite").at(out_uri.path);
+        throw core::InputError("file exists; choose another name, or replace it with --overwrite").at(out_uri.path);
     io::check_writable_location(out_uri.path);
 
+    for (const std::string& other : {request.weights, request.net}) {
+        std::error_code ec;
+        if (std::filesystem::equivalent(out_uri.path, other, ec))
+            throw core::InputError("is the network " + std::string(other == request.net ? "specification (the .znn)" : "file (--weights)") +
+                                   "; choose another output")
+                .at(out_uri.path);
+    }
     tensor::Tensor<float> volume = io::read_volume(in_uri).to<float>();
+    if (const auto bad = tensor::find_non_finite(volume.cview()))
+        throw core::InputError("holds " + std::to_string(bad->count) + " NaN or infinite value(s), the first at channel " +
+                               std::to_string(bad->channel) + ", z,y,x " + core::to_string(bad->at))
+            .at(in_uri.str());
     const std::int64_t maps = spec.node(inputs[0])->size;
     if (volume.channels() != maps)
         throw core::InputError("has " + std::to_string(volume.channels()) + " channels; the input node '" + inputs[0] +
@@ -60,6 +72,19 @@ ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, fft::
     }
     auto params = graph::ParameterStore<float>::create(spec, graph::NetShapes::for_output(spec, {1, 1, 1}));
     const model::LoadReport loaded = model::load_network(request.weights, spec, *params, model::LoadMode::Resume);
+    {  // Refuse before the network allocates: its estimate with the engines, at this block.
+        graph::NetworkOptions inference = options;
+        inference.usage = conv::Usage::Inference;
+        const graph::NetShapes shapes = graph::NetShapes::for_output(spec, block);
+        try {
+            core::require_memory(double(shapes.memory_bytes()) + double(volume.count()) * 8.0, "znn apply on this whole volume");
+            core::require_memory(double(graph::estimate_memory(spec, shapes, inference, {threads, plans, nullptr, log}).total()) +
+                                     double(volume.count()) * 8.0,
+                                 "znn apply on this whole volume");
+        } catch (core::InputError& e) {
+            throw core::InputError(e.message() + "; znn forward runs it in blocks").at(in_uri.str());
+        }
+    }
     BlockNetwork net(spec, block, params, options, {threads, plans, nullptr, log}, request.softmax);
     tensor::copy(volume.cview(), net.input(inputs[0]));
     const auto start = std::chrono::steady_clock::now();

@@ -219,7 +219,8 @@ std::optional<SamplePlan> ForwardRun::plan_sample(std::int64_t id, config::Diagn
     for (int a = 0; a < 3; ++a)
         if (s.output[a] < c_.forward_outsz[a]) {
             d.error_at(c_.where("forward_outsz"),
-                       "sample " + std::to_string(id) + ": its input " + core::to_string(*stored) +
+                       "sample " + std::to_string(id) + ": its input " + s.inputs.front().files.front().uri.str() + " of " +
+                           core::to_string(*stored) +
                            (c_.is_bd_mirror ? " (mirrored: " + core::to_string(padded) + ")" : std::string()) +
                            " gives an output of " + core::to_string(s.output) +
                            ", smaller than one block, forward_outsz " + core::to_string(c_.forward_outsz) +

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -47,6 +48,9 @@ void check_writable_location(const std::string& path)
                                ")")
             .at(path);
     if (fs::is_directory(path, ec)) throw core::InputError("cannot write here: it is a directory").at(path);
+    const fs::file_status st = fs::status(path, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st))
+        throw core::InputError("cannot write here: it exists and is not a regular file (a device, FIFO or socket)").at(path);
 }
 
 void check_creatable_location(const std::string& path)
@@ -88,22 +92,55 @@ void publish_copy(const std::string& from, const std::string& to)
     fsync_path(directory_of(to), O_RDONLY | O_DIRECTORY);
 }
 
-int remove_stale_temporaries(const std::string& prefix_path)
+namespace {
+
+std::string host_name()
 {
-    const fs::path prefix(prefix_path);
-    const std::string start = "." + prefix.filename().string();
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "host";
+    std::string h(name);
+    for (char& c : h)
+        if (c == '/' || c == '.') c = '_';
+    return h.empty() ? "host" : h;
+}
+
+/// Whether the temporary file named `.<target>.tmp-<tail>` was left by a writer that no longer runs:
+/// `<tail>` is `<host>-<pid>-<n>` (a writer on another host is never judged; it may be alive), or
+/// `<pid>-<n>` as earlier versions wrote it.
+bool is_stale(const std::string& tail)
+{
+    const auto last = tail.rfind('-');
+    if (last == std::string::npos || last == 0) return false;
+    const auto before = tail.rfind('-', last - 1);
+    const std::string pid_text = before == std::string::npos ? tail.substr(0, last) : tail.substr(before + 1, last - before - 1);
+    if (before != std::string::npos && tail.substr(0, before) != host_name()) return false;
+    char* end = nullptr;
+    const long pid = std::strtol(pid_text.c_str(), &end, 10);
+    if (end == pid_text.c_str() || *end != '\0' || pid <= 0) return false;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+/// Removes the stale temporaries in `directory` whose name is `.<file>.tmp-...` for a `file` that
+/// starts with `start` (or equals it, when `exact`).
+int remove_stale(const std::string& directory, const std::string& start, bool exact)
+{
     std::error_code ec;
     int removed = 0;
-    for (const auto& entry : fs::directory_iterator(directory_of(prefix_path), ec)) {
+    for (const auto& entry : fs::directory_iterator(directory, ec)) {
         const std::string name = entry.path().filename().string();
         const auto tmp = name.rfind(".tmp-");
-        if (name.rfind(start, 0) != 0 || tmp == std::string::npos) continue;
-        const long pid = std::strtol(name.c_str() + tmp + 5, nullptr, 10);
-        if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
-            if (fs::remove(entry.path(), ec)) ++removed;
-        }
+        if (tmp == std::string::npos || name.rfind("." + start, 0) != 0) continue;
+        if (exact && tmp != start.size() + 1) continue;
+        if (is_stale(name.substr(tmp + 5)) && fs::remove(entry.path(), ec)) ++removed;
     }
     return removed;
+}
+
+}  // namespace
+
+int remove_stale_temporaries(const std::string& prefix_path)
+{
+    return remove_stale(directory_of(prefix_path), fs::path(prefix_path).filename().string(), false);
 }
 
 void create_parent_directories(const std::string& path)
@@ -121,8 +158,9 @@ AtomicFile::AtomicFile(std::string final_path, const dist::Comm& comm) : final_p
     dist::root_decides(comm_, [&] {
         check_writable_location(final_path_);
         const fs::path target(final_path_);
-        temp_path_ = (target.parent_path() / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) +
-                                              "-" + std::to_string(g_temp_counter.fetch_add(1))))
+        remove_stale(directory_of(final_path_), target.filename().string(), true);  // of writes killed before
+        temp_path_ = (target.parent_path() / ("." + target.filename().string() + ".tmp-" + host_name() + "-" +
+                                              std::to_string(::getpid()) + "-" + std::to_string(g_temp_counter.fetch_add(1))))
                          .string();
     });
     comm_.broadcast(temp_path_);

@@ -11,6 +11,8 @@
 #include <type_traits>
 
 #include "znn/core/error.hpp"
+#include "znn/core/limits.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/dist/agree.hpp"
 
 static_assert(std::is_same_v<hid_t, std::int64_t>, "znn stores hid_t as int64_t");
@@ -488,6 +490,19 @@ std::optional<std::int64_t> Hdf5File::contiguous_address(std::string_view path) 
     return static_cast<std::int64_t>(a);
 }
 
+std::optional<std::vector<std::int64_t>> Hdf5File::array_dims(std::string_view path) const
+{
+    Hdf5Lock lock;
+    const std::string p = normalized_dataset_name(path);
+    if (!is_object_of_type(id_, p, H5O_TYPE_DATASET)) return std::nullopt;
+    Handle ds(H5Dopen2(id_, p.c_str(), H5P_DEFAULT));
+    Handle space(H5Dget_space(ds.get()));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+    return std::vector<std::int64_t>(d.begin(), d.end());
+}
+
 std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
 {
     Hdf5Lock lock;
@@ -503,15 +518,38 @@ std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
     if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
     Array a;
     a.dtype = *dtype;
-    std::int64_t n = 1;
+    std::optional<std::int64_t> n = 1;
     for (const hsize_t v : d) {
         a.dims.push_back(static_cast<std::int64_t>(v));
-        n *= static_cast<std::int64_t>(v);
+        n = v > static_cast<hsize_t>(core::kMaxElements) ? std::nullopt : n ? core::checked_mul(*n, static_cast<std::int64_t>(v)) : n;
     }
-    a.values.resize(static_cast<std::size_t>(n));
-    if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()) < 0)
+    if (!n || *n > core::kMaxElements) fail(ErrorKind::Input, path_, p, "has dimensions " + dims_text(a.dims) + ": too many elements");
+    core::require_memory(double(*n) * 8.0, path_ + ":" + p);
+    a.values.resize(static_cast<std::size_t>(*n));
+    if (*n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()) < 0)
         fail(ErrorKind::Input, path_, p, "cannot read the array (truncated or corrupt?)");
     return a;
+}
+
+void Hdf5File::replace_link(std::string_view from_in, std::string_view to_in)
+{
+    ZNN_CHECK(!is_parallel(), "replace_link: serial files only");
+    Hdf5Lock lock;
+    const std::string from = normalized_dataset_name(from_in), to = normalized_dataset_name(to_in);
+    if (H5Lexists(id_, to.c_str(), H5P_DEFAULT) > 0 && H5Ldelete(id_, to.c_str(), H5P_DEFAULT) < 0)
+        fail(ErrorKind::Io, path_, to, "cannot replace the dataset");
+    if (H5Lmove(id_, from.c_str(), id_, to.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+        fail(ErrorKind::Io, path_, to, "cannot rename " + from + " to it");
+}
+
+bool is_hdf5_file(const std::string& path)
+{
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    Hdf5Lock lock;
+    const htri_t r = H5Fis_hdf5(path.c_str());
+    H5Eclear2(H5E_DEFAULT);
+    return r > 0;
 }
 
 void Hdf5File::close()
@@ -584,10 +622,32 @@ std::optional<std::string> Hdf5File::string_attribute(std::string_view name) con
 
 // ---- Hdf5Dataset --------------------------------------------------------------------------------
 
+namespace {
+
+/// "; it holds the datasets /g/a, /g/b" for the datasets under group `group`, or "" when it holds none.
+std::string datasets_in_group_text(const Hdf5File& file, const std::string& group)
+{
+    std::string listing;
+    int shown = 0;
+    for (const std::string& d : file.list_datasets()) {
+        if (d.rfind(group + "/", 0) != 0) continue;
+        if (shown++ == 12) {
+            listing += ", ...";
+            break;
+        }
+        listing += (listing.empty() ? "" : ", ") + d;
+    }
+    return listing.empty() ? "" : "; it holds the datasets " + listing;
+}
+
+}  // namespace
+
 Hdf5Dataset Hdf5Dataset::open(const Hdf5File& file, std::string_view name_in)
 {
     const std::string name = normalized_dataset_name(name_in);
     if (!file.has_dataset(name)) {
+        if (file.has_group(name))
+            throw core::InputError("is a group, not a dataset" + datasets_in_group_text(file, name)).at_dataset(file.path(), name);
         const auto all = file.list_datasets();
         std::string listing;
         for (std::size_t i = 0; i < all.size() && i < 12; ++i)
@@ -625,7 +685,16 @@ Hdf5Dataset Hdf5Dataset::open(const Hdf5File& file, std::string_view name_in)
         throw core::InputError("has " + std::to_string(ndim) + " dimensions " + dims_text(out.info_.dims) +
                                "; a volume must have 2 (y,x), 3 (z,y,x) or 4 (c,z,y,x)")
             .at_dataset(file.path(), name);
+    for (const hsize_t d : dims)
+        if (d > static_cast<hsize_t>(core::kMaxAxis))
+            throw core::InputError("has dimensions " + dims_text(out.info_.dims) + ", beyond what znn reads (" +
+                                   std::to_string(core::kMaxAxis) + " per axis)")
+                .at_dataset(file.path(), name);
     out.info_.shape = shape_from_dims(out.info_.dims);
+    if (!core::checked_count(out.info_.shape.zyx, out.info_.shape.c))
+        throw core::InputError("has dimensions " + dims_text(out.info_.dims) + ": more than " + std::to_string(core::kMaxElements) +
+                               " elements, beyond what znn reads")
+            .at_dataset(file.path(), name);
 
     Handle dcpl(H5Dget_create_plist(ds.get()));
     if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {

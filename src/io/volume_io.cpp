@@ -1,5 +1,7 @@
 #include "znn/io/volume_io.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "znn/io/atomic_file.hpp"
@@ -37,9 +39,20 @@ void write_volume(const VolumeUri& uri, const tensor::AnyTensor& volume, const V
 {
     std::error_code ec;
     if (!options.overwrite && std::filesystem::exists(uri.path, ec))
-        throw core::InputError("file exists; choose another name or allow overwriting").at(uri.path);
+        throw core::InputError("file exists; choose another name, or replace it with --overwrite").at(uri.path);
     if (uri.format == FileFormat::Tiff) {
         write_tiff(uri.path, volume, options.tiff);
+        return;
+    }
+    if (is_hdf5_file(uri.path)) {
+        // Into the existing file, keeping its other datasets: the new dataset is written under a
+        // temporary name and then takes the target's name in one link change, so a kill at any moment
+        // leaves the old dataset or the new one (and at worst a stray temporary dataset).
+        Hdf5File file = Hdf5File::open(uri.path, FileMode::ReadWrite);
+        const std::string temp = uri.dataset + ".tmp-" + std::to_string(::getpid());
+        Hdf5Dataset::create(file, temp, volume.dtype(), volume.shape(), volume.ndim(), options.hdf5).write_any({0, 0, 0}, volume);
+        file.replace_link(temp, uri.dataset);
+        file.close();
         return;
     }
     AtomicFile atomic(uri.path);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "znn/config/text_file.hpp"
+#include "znn/config/values.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/core/error.hpp"
 #include "znn/io/atomic_file.hpp"
@@ -224,9 +226,23 @@ NetworkFileMeta meta_of(const io::Hdf5File& file)
 {
     NetworkFileMeta m;
     m.format_version = 0;
-    if (auto v = file.string_attribute("znn_format_version")) m.format_version = std::stoi(*v);
-    if (auto v = file.string_attribute("znn_iteration")) m.iteration = std::stoll(*v);
-    if (auto v = file.string_attribute("znn_eta")) m.eta = std::stod(*v);
+    const auto integer = [&](const char* name, std::int64_t low, std::int64_t high) -> std::optional<std::int64_t> {
+        const auto v = file.string_attribute(name);
+        if (!v) return std::nullopt;
+        const auto n = config::parse_int(*v);
+        if (!n || *n < low || *n > high)
+            throw core::InputError(std::string("attribute ") + name + ": expected an integer from " + std::to_string(low) + " to " +
+                                   std::to_string(high) + ", got '" + config::printable(*v) + "'")
+                .at(file.path());
+        return n;
+    };
+    if (auto n = integer("znn_format_version", 0, 1000)) m.format_version = static_cast<int>(*n);
+    if (auto n = integer("znn_iteration", 0, INT64_MAX)) m.iteration = *n;
+    if (auto v = file.string_attribute("znn_eta")) {
+        const auto x = config::parse_real(*v);
+        if (!x) throw core::InputError("attribute znn_eta: expected a number, got '" + config::printable(*v) + "'").at(file.path());
+        m.eta = *x;
+    }
     if (auto v = file.string_attribute("znn_config")) m.config = *v;
     if (auto v = file.string_attribute("znn_net")) m.net = *v;
     if (auto v = file.string_attribute("znn_build")) m.build = *v;
@@ -251,15 +267,15 @@ LoadReport load_network(const std::string& path, const config::NetSpec& spec, gr
     const std::vector<std::string> present = file.list_groups(report.prefix);
 
     auto read = [&](const std::string& dataset, const std::vector<std::int64_t>& dims, bool required) -> std::optional<std::vector<double>> {
-        const auto a = file.read_array(dataset);
-        if (!a) {
+        const auto found = file.array_dims(dataset);  // checked before a value is read
+        if (!found) {
             if (required) throw core::InputError("missing dataset").at(path + ":" + dataset);
             return std::nullopt;
         }
-        if (a->dims != dims)
-            throw core::InputError("shape " + dims_text(a->dims) + " does not match the network's " + dims_text(dims) + " (" + spec.file + ")")
+        if (*found != dims)
+            throw core::InputError("shape " + dims_text(*found) + " does not match the network's " + dims_text(dims) + " (" + spec.file + ")")
                 .at(path + ":" + dataset);
-        return a->values;
+        return file.read_array(dataset)->values;
     };
     // The optimizer state of `p`: momentum_vol, then what znn keeps under kStatePrefix.
     auto load_state = [&](Parameter& p, const std::string& group) {

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "znn/core/error.hpp"
+
 namespace znn::sched {
 namespace {
 
@@ -31,14 +33,43 @@ int default_thread_count()
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+int usable_core_count()
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int resolve_thread_count(int requested, std::string* note)
+{
+    if (requested < 0)
+        throw core::UsageError("threads: " + std::to_string(requested) + " is not a thread count (0: all the cores this process may use)");
+    const int usable = usable_core_count();
+    const int threads = requested == 0 ? default_thread_count() : requested;
+    if (threads <= usable) return threads;
+    if (note)
+        *note = std::to_string(threads) + " threads asked for, but this process may run on " + std::to_string(usable) +
+                " cores: running " + std::to_string(usable) + " threads";
+    return usable;
+}
+
 ThreadPool::ThreadPool(int threads)
 {
     if (threads <= 0) threads = default_thread_count();
-    workers_.reserve(static_cast<std::size_t>(threads - 1));
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    try {
+        workers_.reserve(static_cast<std::size_t>(threads - 1));
+        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::exception& e) {
+        const std::size_t started = workers_.size();
+        stop_workers();
+        throw core::InputError("cannot start " + std::to_string(threads) + " threads (the system started " +
+                               std::to_string(started + 1) + "): " + e.what());
+    }
 }
 
-ThreadPool::~ThreadPool()
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() noexcept
 {
     {
         const std::lock_guard lock(mutex_);
@@ -46,7 +77,9 @@ ThreadPool::~ThreadPool()
         generation_.fetch_add(1);
     }
     wake_.notify_all();
-    for (auto& w : workers_) w.join();
+    for (auto& w : workers_)
+        if (w.joinable()) w.join();
+    workers_.clear();
 }
 
 void ThreadPool::work(int thread)

@@ -51,9 +51,18 @@ expect 0 "converted" "$znn" convert "$work/v.tif" "$work/v.h5" --overwrite --gzi
 
 # Benchmarks: one JSON line, checked against the naive oracle; bad shapes are usage errors.
 for algo in direct fft auto; do
-    expect 0 '^\{"bench":"conv","problem":"b2_i3x6x9x10_o4_k3x3x3_d1x2x1".*"max_rel_error":[0-9.e-]+\}$' \
-        "$znn" bench conv --in 3,6,9,10 --out 4 --kernel 3,3,3 --dilation 1,2,1 --batch 2 --algo $algo --iters 1 --check --plan estimate
+    expect 0 '^\{"bench":"conv","problem":"b2_i3x6x9x10_o4_k3x3x3_d1x2x1".*"max_rel_error":[0-9.e-]+,"tolerance":1e-05,"check":"pass"\}$' \
+        "$znn" bench conv --in 3,6,9,10 --out 4 --kernel 3,3,3 --dilation 1,2,1 --batch 2 --algo $algo --iters 1 --check --plan estimate \
+        --tolerance 1e-5
+    # The value itself, not only its presence: float engines against the float oracle, well under 1e-5.
+    err=$("$znn" bench conv --in 3,6,9,10 --out 4 --kernel 3,3,3 --dilation 1,2,1 --batch 2 --algo $algo --iters 1 --check \
+          --plan estimate 2>/dev/null | sed -n 's/.*"max_rel_error":\([0-9.e+-]*\).*/\1/p')
+    if [ -n "$err" ] && awk -v e="$err" 'BEGIN { exit !(e < 1e-5) }'; then echo "ok: $algo max_rel_error $err"
+    else echo "FAIL: $algo max_rel_error '$err'"; failures=$((failures + 1)); fi
 done
+# Above its tolerance the check fails with exit 1 (and still prints the figures).
+expect 1 "fft differs from the naive oracle by more than --tolerance 1e-15" \
+    "$znn" bench conv --in 3,6,9,10 --out 4 --kernel 3,3,3 --algo fft --iters 1 --check --plan estimate --tolerance 1e-15
 expect 0 '"pass":"fwd"' "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 2,2,2 --algo direct --pass fwd --iters 1
 expect 2 "--in: expected C,Z,Y,X" "$znn" bench conv --in 2,5,5 --out 2 --kernel 2,2,2
 expect 2 "kernel extent 9,9,9 is larger than the input 5,5,5" "$znn" bench conv --in 2,5,5,5 --out 2 --kernel 9,9,9
@@ -91,8 +100,9 @@ expect 2 "bad.cfg:5: unknown key 'lerning_rate'" "$znn" check -c "$work/bad.cfg"
 expect 2 "bad.cfg:6: eta: expected a number, got 'fast'" "$znn" check -c "$work/bad.cfg"
 expect 2 "--set momentum: momentum: must be in \[0, 1\], got 2" "$znn" check -c "$work/bad.cfg" --set momentum=2
 expect 2 "bad.cfg:2: fnet_spec: no such file: $work/none.znn" "$znn" check -c "$work/bad.cfg"
-expect 2 "bad.spec:1: $work/synth/train.h5:/volumes/rawdata: no such dataset" "$znn" check -c "$work/bad.cfg"
-expect 2 "bad.spec:3: $work/synth/mask.tif: no such file" "$znn" check -c "$work/bad.cfg"
+# Each at the line that names the volume (fnames, fmasks).
+expect 2 "bad.spec:2: $work/synth/train.h5:/volumes/rawdata: no such dataset" "$znn" check -c "$work/bad.cfg"
+expect 2 "bad.spec:5: $work/synth/mask.tif: no such file" "$znn" check -c "$work/bad.cfg"
 expect 2 "bad.cfg:4: train_range names sample 2, but there is no \[sample2\]" "$znn" check -c "$work/bad.cfg"
 expect 2 "bad.cfg: train_range is set but train_net_prefix is not" "$znn" check -c "$work/bad.cfg"
 expect 0 "^Max_iter = 400000$" "$znn" check --reference

@@ -186,7 +186,7 @@ TEST(JobConfig, EveryProblemIsReportedWithFileAndLine)
           cfg + ":10: unknown section [weird]", cfg + ": missing required key 'fnet_spec'",
           cfg + ": Max_iter (10) must be larger than Num_iter_per_save (1000)"})
         EXPECT_NE(e.find(part), std::string::npos) << "missing: " << part << "\nin: " << e;
-    EXPECT_EQ(load_error(dir.file("nope.cfg")), dir.file("nope.cfg") + ": cannot read the file (missing or unreadable)");
+    EXPECT_EQ(load_error(dir.file("nope.cfg")), dir.file("nope.cfg") + ": cannot read the file (no such file, or no permission)");
     const std::string ok = write(dir, "ok.cfg", "[parameters]\nfnet_spec = n.znn\n");
     EXPECT_EQ(load_error(ok, {"eta"}), "--set eta: expected key=value");
     EXPECT_EQ(load_error(ok, {"etta=1"}), "--set etta: unknown key 'etta' (did you mean 'eta'?)");

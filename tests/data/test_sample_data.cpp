@@ -66,8 +66,8 @@ SampleFiles make_sample(const test::TempDir& dir, Vec3i image_shape, Vec3i label
         io::write_volume(io::VolumeUri::parse(image_file), tensor::AnyTensor(s.raw, 3), overwrite());
     }
     io::write_volume(io::VolumeUri::parse(dir.file("labels.h5:/ids")), tensor::AnyTensor(s.ids, 3), overwrite());
-    s.image = {1, {image_file}, {config::Preprocess::None}, true, "test.spec:1"};
-    s.label = {1, dir.file("labels.h5:/ids"), "auto", true, std::nullopt, "test.spec:5"};
+    s.image = {1, {image_file}, {config::Preprocess::None}, true, "test.spec:1", "test.spec:2"};
+    s.label = {1, dir.file("labels.h5:/ids"), "auto", true, std::nullopt, "test.spec:5", "test.spec:6", "test.spec:7"};
     if (with_mask) {
         s.mask = Tensor<std::uint8_t>(1, label_shape);
         for (std::int64_t i = 0; i < s.mask.count(); ++i) s.mask.data()[i] = rng.bernoulli(0.6) ? 1 : 0;
@@ -323,9 +323,10 @@ TEST(SampleData, ReportsEveryVolumeProblemWithItsLocation)
     missing.image.files = {dir.file("nope.h5")};
     missing.label.file = dir.file("labels.h5:/nothing");
     const std::string e1 = load_error(missing.resolved(), o);
-    EXPECT_NE(e1.find("test.spec:1"), std::string::npos) << e1;
+    // Each names the line of its fnames, not the section header.
+    EXPECT_NE(e1.find("test.spec:2: "), std::string::npos) << e1;
     EXPECT_NE(e1.find("nope.h5"), std::string::npos) << e1;
-    EXPECT_NE(e1.find("test.spec:5"), std::string::npos) << e1;
+    EXPECT_NE(e1.find("test.spec:6: "), std::string::npos) << e1;
     EXPECT_NE(e1.find("/nothing"), std::string::npos) << e1;
 
     // A mask of another size without auto-crop.
@@ -432,8 +433,8 @@ TEST(SampleDataMpi, RanksSplitTheCandidatesAndAgreeWithOneRank)
             if (world.is_root()) f = make_sample(dir, shape, shape, true);
             world.barrier();
             // Every rank names the files rank 0 wrote.
-            f.image = {1, {dir.file("sample.h5:/volumes/raw")}, {config::Preprocess::Standard3D}, true, "test.spec:1"};
-            f.label = {1, dir.file("labels.h5:/ids"), "auto", true, dir.file("mask.tif"), "test.spec:5"};
+            f.image = {1, {dir.file("sample.h5:/volumes/raw")}, {config::Preprocess::Standard3D}, true, "test.spec:1", "test.spec:2"};
+            f.label = {1, dir.file("labels.h5:/ids"), "auto", true, dir.file("mask.tif"), "test.spec:5", "test.spec:6", "test.spec:7"};
             SampleOptions o = options_for({shape.z > 1 ? 3 : 1, 3, 3}, {1, 1, 1}, type);
             o.mirror = true;
             o.rebalance = config::Rebalance::Global;

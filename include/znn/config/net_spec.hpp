@@ -135,6 +135,11 @@ struct NetSpec {
     std::vector<std::string> output_nodes() const;
     /// Node groups in an order where every edge goes forward (valid after a successful parse).
     std::vector<std::string> topological_order() const;
+
+private:
+    /// Positions in `nodes` by name, made by parse() so that node() is O(log N); node() checks an
+    /// entry before trusting it and searches when it is stale (`nodes` may be edited afterwards).
+    std::map<std::string, std::size_t, std::less<>> node_index_;
 };
 
 }  // namespace znn::config

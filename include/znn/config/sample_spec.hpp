@@ -40,6 +40,7 @@ struct ImageSection {
     std::vector<Preprocess> preprocess;     ///< one per file
     bool auto_crop = true;                  ///< centre-crop files of different sizes to the smallest
     std::string where;                      ///< `file:line` of the header
+    std::string files_where;                ///< `file:line` of `fnames` (the header's when absent)
 };
 
 /// @brief `[labelN]`: the ground truth of one network output.
@@ -50,6 +51,8 @@ struct LabelSection {
     bool auto_crop = true;
     std::optional<std::string> mask;        ///< voxels with mask > 0 train
     std::string where;
+    std::string file_where;                 ///< `file:line` of `fnames` (the header's when absent)
+    std::string mask_where;                 ///< `file:line` of `fmasks`
 };
 
 /// @brief `[sampleN]`: which sections feed which network nodes.

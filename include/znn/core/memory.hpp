@@ -19,10 +19,14 @@ std::optional<std::int64_t> cgroup_memory_limit();
 /// The memory this process may use: the smaller of the two above.
 std::int64_t usable_memory_bytes();
 
+/// Throws InputError when `bytes` (an estimate made before allocating) exceed usable_memory_bytes():
+/// "<what> would need about 3.1 TiB, more than the 23.4 GiB this process may use".
+void require_memory(double bytes, const std::string& what);
+
 /// A size with a binary suffix: "512M", "4G", "1.5GiB", "2T", "800K" (a bare number is bytes);
 /// nullopt when malformed.
 std::optional<std::int64_t> parse_byte_size(const std::string& text);
-/// "812 MiB", "3.2 GiB".
+/// "812 MiB", "3.2 GiB", "1.5 TiB".
 std::string bytes_text(double bytes);
 
 }  // namespace znn::core

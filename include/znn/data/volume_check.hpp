@@ -42,6 +42,11 @@ std::optional<CheckedVolume> check_volume(const std::string& address, const std:
 std::optional<CheckedImage> check_image(const config::ImageSection& image, config::Diagnostics& d);
 std::optional<CheckedLabel> check_label(const config::LabelSection& label, config::Diagnostics& d);
 
+/// The NaN and infinite values of a volume of floats (the first, and how many), read one z-section
+/// at a time; nullopt when every value is finite, or the volume holds integers (which cannot be
+/// NaN). This reads the data: `znn check` runs it, training and inference check what they read.
+std::optional<tensor::NonFinite> find_non_finite(const CheckedVolume& v);
+
 /// Where a volume of size `full` starts when centre-cropped to `cropped`.
 inline core::Vec3i crop_offset(const core::Vec3i& full, const core::Vec3i& cropped) { return (full - cropped) / core::Vec3i{2, 2, 2}; }
 

@@ -90,6 +90,7 @@ public:
 
 private:
     std::vector<NodeShape> nodes_;
+    std::map<std::string, std::size_t, std::less<>> node_index_;  // name -> position in nodes_
     std::vector<EdgeShape> edges_;
     std::map<std::string, Vec3i> fov_;
 };

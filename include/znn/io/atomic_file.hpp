@@ -4,8 +4,10 @@
 ///
 /// Readers (and a job restarted after a kill) see either the old file or the complete new one, never
 /// a half-written one. The temporary file lives in the target's directory (rename is only atomic
-/// within one filesystem) and is named `.<name>.tmp-<pid>-<n>`; if the writer fails or is destroyed
-/// before commit(), the temporary file is removed.
+/// within one filesystem) and is named `.<name>.tmp-<host>-<pid>-<n>`; if the writer fails or is
+/// destroyed before commit(), the temporary file is removed. A write killed before it could (kill -9,
+/// a node lost) leaves its temporary file behind: the next AtomicFile of the same name removes it
+/// when its writer no longer runs on this host.
 ///
 /// Under MPI, every rank of `comm` writes into the same temporary file (parallel HDF5); rank 0 picks
 /// its name and performs the rename after all ranks have closed the file.
@@ -60,8 +62,9 @@ void check_creatable_location(const std::string& path);
 void publish_copy(const std::string& from, const std::string& to);
 
 /// Removes the temporary files that AtomicFile writes of `final_path`-like names were killed in:
-/// `.<name>.tmp-<pid>-<n>` in the directory of `prefix_path` whose name starts with the file name of
-/// `prefix_path` and whose writer process no longer runs on this host. Returns how many it removed.
+/// `.<name>.tmp-<host>-<pid>-<n>` in the directory of `prefix_path` whose name starts with the file
+/// name of `prefix_path`, written on this host by a process that no longer runs (a writer on another
+/// host may still run, and is left alone). Returns how many it removed.
 int remove_stale_temporaries(const std::string& prefix_path);
 
 /// Creates the missing parent directories of `path` (as `mkdir -p`); IoError naming the directory

@@ -72,6 +72,9 @@ struct Hdf5WriteOptions {
     bool allocate_early = false;
 };
 
+/// Whether `path` is a regular file in HDF5 format.
+bool is_hdf5_file(const std::string& path);
+
 /// @brief An open HDF5 file (move-only; closed by the destructor).
 class Hdf5File {
 public:
@@ -122,13 +125,20 @@ public:
         std::vector<std::int64_t> dims;
         std::vector<double> values;
     };
-    /// The numeric dataset at `path` (nullopt if absent); InputError if it is not numeric.
+    /// The dimensions of the dataset at `path` (nullopt if there is none), without reading it.
+    std::optional<std::vector<std::int64_t>> array_dims(std::string_view path) const;
+    /// The numeric dataset at `path` (nullopt if absent); InputError if it is not numeric, or larger
+    /// than core::kMaxElements.
     std::optional<Array> read_array(std::string_view path) const;
 
     /// The byte offset in the file of the contiguous, allocated dataset `path` (nullopt if it is
     /// chunked, compact or not yet allocated), for raw writes that bypass HDF5 (see
     /// Hdf5Dataset::chunk_address). Serial files only.
     std::optional<std::int64_t> contiguous_address(std::string_view path) const;
+
+    /// Makes the object at `from` appear at `to` instead, replacing what `to` named (one link change:
+    /// a reader sees the old object or the new one). Serial files only.
+    void replace_link(std::string_view from, std::string_view to);
 
     /// Writes a string attribute on the root group, replacing an existing one. Collective if parallel.
     void set_attribute(std::string_view name, std::string_view value);

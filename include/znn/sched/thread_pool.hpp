@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,11 +32,20 @@ namespace znn::sched {
 /// process may run on (its CPU affinity mask, which mpirun binding and cgroups restrict).
 int default_thread_count();
 
+/// The cores this process may run on: the number of CPUs in its affinity mask (at least 1).
+int usable_core_count();
+
+/// A requested thread count made usable: 0 means default_thread_count(); more threads than
+/// usable_core_count() are capped there (oversubscribed cores only slow every thread down), and
+/// `*note` (when given) says so. Negative counts are refused (core::UsageError).
+int resolve_thread_count(int requested, std::string* note = nullptr);
+
 /// @brief A pool of threads running ParallelFor loops. run() may be called from one thread at a time.
 class ThreadPool final : public core::ParallelFor {
 public:
     /// A pool of `threads` threads in all (the caller plus threads − 1 workers); threads <= 0 means
-    /// default_thread_count().
+    /// default_thread_count(). When the system cannot start them all, the ones started are stopped
+    /// and core::InputError says how many could not.
     explicit ThreadPool(int threads = 0);
     ~ThreadPool() override;
     ThreadPool(const ThreadPool&) = delete;
@@ -46,6 +56,7 @@ public:
 
 private:
     void worker_loop(int index);
+    void stop_workers() noexcept;
     void work(int thread);
 
     std::vector<std::thread> workers_;

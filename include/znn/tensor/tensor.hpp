@@ -15,8 +15,10 @@
 ///   inner(0, 0, 0, 0) = 1.0f;                         // t(0, 1, 1, 1)
 /// @endcode
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -199,6 +201,31 @@ template <class T> void copy(TensorView<const T> src, TensorView<T> dst)
         for (std::int64_t z = 0; z < src.size().z; ++z)
             for (std::int64_t y = 0; y < src.size().y; ++y)
                 if (row_bytes > 0) std::memcpy(dst.row(c, z, y), src.row(c, z, y), row_bytes);
+}
+
+/// @brief Where a tensor holds a value that is NaN or infinite.
+struct NonFinite {
+    std::int64_t channel = 0;
+    Vec3i at;                 ///< z, y, x
+    std::int64_t count = 0;   ///< how many such values in all
+};
+
+/// The first NaN or infinity of `v` (channel by channel, in memory order) and how many there are;
+/// nullopt when every value is finite.
+template <class T> std::optional<NonFinite> find_non_finite(TensorView<const T> v)
+{
+    std::optional<NonFinite> found;
+    for (std::int64_t c = 0; c < v.channels(); ++c)
+        for (std::int64_t z = 0; z < v.size().z; ++z)
+            for (std::int64_t y = 0; y < v.size().y; ++y) {
+                const T* row = v.row(c, z, y);
+                for (std::int64_t x = 0; x < v.size().x; ++x) {
+                    if (std::isfinite(row[x])) continue;
+                    if (!found) found = NonFinite{c, {z, y, x}, 0};
+                    ++found->count;
+                }
+            }
+    return found;
 }
 
 /// Sets every element of dst to value.
