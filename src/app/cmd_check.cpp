@@ -9,6 +9,7 @@
 #include "znn/config/job_files.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
+#include "znn/core/memory.hpp"
 #include "znn/config/net_spec.hpp"
 #include "znn/data/sample_data.hpp"
 #include "znn/data/volume_check.hpp"
@@ -170,6 +171,16 @@ std::string check_network(const config::JobFiles& job, config::Diagnostics& d)
     for (const Mode& m : modes) {
         const auto shapes = graph::NetShapes::from_output(net, m.outsz, d);
         if (!shapes) continue;
+        {  // The networks' memory (values, gradients, parameters), before any engine: a lower bound.
+            const std::int64_t copies = m.labels ? c.batch_size : 1;
+            const double bytes = double(shapes->memory_bytes()) * double(copies);
+            if (bytes > double(core::usable_memory_bytes()))
+                d.error_at(c.where(m.labels ? "train_outsz" : "forward_outsz"),
+                           std::string(m.name) + " patches of " + core::to_string(m.outsz) +
+                               (m.labels ? " in batches of " + std::to_string(copies) : std::string()) + " would need at least " +
+                               core::bytes_text(bytes) + ", more than the " + core::bytes_text(double(core::usable_memory_bytes())) +
+                               " this process may use");
+        }
         data::PatchGeometry geometry;
         geometry.inputs = shapes->input_sizes();
         geometry.outputs = shapes->output_sizes();

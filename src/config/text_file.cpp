@@ -67,8 +67,9 @@ std::optional<std::string> read_text_file(const std::string& path, std::string_v
         return std::nullopt;
     }
     if (st.st_size > kMaxTextFileBytes) {
-        d.error(path, 0, "the " + kind + " has " + std::to_string(st.st_size) + " bytes: too large for a text file (at most " +
-                             std::to_string(kMaxTextFileBytes) + "); is it the right file?");
+        d.error(path, 0,
+                "the " + kind + " has " + std::to_string(st.st_size) + " bytes: too large for a text file (at most " +
+                    std::to_string(kMaxTextFileBytes) + "); is it the right file?");
         return std::nullopt;
     }
     std::ifstream in(path, std::ios::binary);
@@ -88,11 +89,14 @@ std::optional<std::string> read_text_file(const std::string& path, std::string_v
         return std::nullopt;
     }
     if (static_cast<std::int64_t>(text.size()) > kMaxTextFileBytes) {  // it grew while read
-        d.error(path, 0, "the " + kind + " is too large for a text file (at most " + std::to_string(kMaxTextFileBytes) + " bytes)");
+        d.error(
+            path, 0,
+            "the " + kind + " is too large for a text file (at most " + std::to_string(kMaxTextFileBytes) + " bytes)");
         return std::nullopt;
     }
     if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
-        const long line = 1 + static_cast<long>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+        const long line =
+            1 + static_cast<long>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
         d.error(path, line, "the " + kind + " holds a NUL byte: it is not a text file (binary, HDF5 or TIFF?)");
         return std::nullopt;
     }

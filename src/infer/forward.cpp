@@ -260,7 +260,8 @@ std::string ForwardRun::identity_of(const SamplePlan& s) const
 bool ForwardRun::check_existing(const SamplePlan& s, std::string* stored_plan) const
 {
     bool all_final = true;
-    for (const auto& [node, path] : s.outputs) {
+    for (const auto& [node, output_path] : s.outputs) {
+        const std::string& path = output_path;  // a plain reference: lambdas cannot capture structured bindings in clang 14
         const std::string partial = path + kPartialSuffix;
         for (const std::string& p : {path, partial}) {
             std::error_code ec;
@@ -569,7 +570,8 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
     std::vector<std::string> names;
     for (const auto& [name, value] : attributes)
         names.push_back(name);
-    for (const auto& [node, path] : s.outputs) {
+    for (const auto& [node, output_path] : s.outputs) {
+        const std::string& path = output_path;  // a plain reference: lambdas cannot capture structured bindings in clang 14
         const std::string partial = path + kPartialSuffix;
         const std::int64_t channels = spec_->node(node)->size;
         bool resume = false;

@@ -697,7 +697,18 @@ Hdf5Dataset Hdf5Dataset::open(const Hdf5File& file, std::string_view name_in)
             .at_dataset(file.path(), name);
 
     Handle dcpl(H5Dget_create_plist(ds.get()));
-    if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+    const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+    if (layout == H5D_COMPACT || layout == H5D_CONTIGUOUS) {
+        // A damaged file can declare more elements than it stores; HDF5 1.10 then reads past its own
+        // buffer (found by fuzzing). Compact data must be all there, contiguous data all or unallocated.
+        const hsize_t stored = H5Dget_storage_size(ds.get());
+        const hsize_t needed = static_cast<hsize_t>(*core::checked_count(out.info_.shape.zyx, out.info_.shape.c)) * H5Tget_size(type.get());
+        if (stored != needed && !(layout == H5D_CONTIGUOUS && stored == 0))
+            throw core::InputError("stores " + std::to_string(stored) + " bytes of data, but its shape " + dims_text(out.info_.dims) +
+                                   " needs " + std::to_string(needed) + " (a damaged file?)")
+                .at_dataset(file.path(), name);
+    }
+    if (layout == H5D_CHUNKED) {
         std::vector<hsize_t> chunk(dims.size());
         H5Pget_chunk(dcpl.get(), ndim, chunk.data());
         out.info_.chunks.assign(chunk.begin(), chunk.end());

@@ -103,15 +103,24 @@ expect 0 "warning: --threads: 10000 threads asked for, but this process may run 
 expect 2 "^znn: error: --threads: -1 is not a thread count" "$znn" bench conv --in 1,5,5,5 --out 1 --kernel 3,3,3 --threads -1
 expect 2 "^znn: error: --threads: -3 is not a thread count" "$znn" apply small.znn --weights w.h5 --input vols.h5:/v --output t.h5 --threads -3
 expect 2 "num_threads: must be in 0..65536" "$znn" check -c good.cfg --set num_threads=1000000
+# A chain of layers: shape inference must grow linearly (it grew with nodes x edges: 100 000 layers took
+# minutes). Timed at 25 000 and 100 000 layers in one run, whatever the build: 4x the layers must take
+# well under 10x the time (n log n takes about 5x here, a quadratic pass 16x).
 "$py" - <<'EOF'
-n = 100000
-parts = ["nodes n0\ntype input\nsize 1\n"]
-for i in range(n):
-    parts.append(f"edges e{i}\ntype conv\ninit xavier\nsize 1,1,1\nstride 1,1,1\ninput n{i}\noutput n{i+1}\n")
-    parts.append(f"nodes n{i+1}\ntype transfer\nfunction linear\nsize 1\n")
-open("chain.znn", "w").write("\n".join(parts))
+for n in (25000, 100000):
+    parts = ["nodes n0\ntype input\nsize 1\n"]
+    for i in range(n):
+        parts.append(f"edges e{i}\ntype conv\ninit xavier\nsize 1,1,1\nstride 1,1,1\ninput n{i}\noutput n{i+1}\n")
+        parts.append(f"nodes n{i+1}\ntype transfer\nfunction linear\nsize 1\n")
+    open(f"chain{n}.znn", "w").write("\n".join(parts))
 EOF
-EXPECT_TIMEOUT=30 expect 0 "parameters +200000$" "$znn" info chain.znn  # 100 000 layers in seconds, not minutes
+t0=$(date +%s%N)
+EXPECT_TIMEOUT=600 expect 0 "parameters +50000$" "$znn" info chain25000.znn
+t1=$(date +%s%N)
+EXPECT_TIMEOUT=600 expect 0 "parameters +200000$" "$znn" info chain100000.znn
+t2=$(date +%s%N)
+awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN { r = b / a; printf "info on 25k and 100k layers: %.2f s, %.2f s (ratio %.1f)\n", a / 1e9, b / 1e9, r; exit !(r < 10) }' \
+    && ok "shape inference grows linearly" || fail "shape inference grows faster than linearly"
 export EXPECT_TIMEOUT=60
 
 # ---- wrong answers with exit 0 ----------------------------------------------------------------------
@@ -149,6 +158,8 @@ out=$("$znn" check -c nan.cfg 2>&1); rc=$?
 # ---- memory: refused before allocating, with the figure ---------------------------------------------
 expect 2 "^znn: error: --outsz: the network small.znn would need about [0-9.]+ TiB, more than the [0-9.]+ [GT]iB this process may use" \
     "$znn" bench net small.znn --outsz 1,10000,10000000 --iters 1
+expect 2 "train patches of 1,100000,100000 in batches of 64 would need at least [0-9.]+ [TP]iB, more than" \
+    "$znn" check -c good.cfg --set train_outsz=1,100000,100000 --set batch_size=64
 expect 2 "^znn: error: bigkernel.znn: the parameters of bigkernel.znn would need about [0-9.]+ TiB, more than" "$znn" init bigkernel.znn --out big.h5
 [ -e big.h5 ] && fail "init wrote big.h5" || ok "nothing written"
 expect 2 "^znn: error: --in: this benchmark's tensors would need about [0-9.]+ [TP]iB" "$znn" bench conv --in 1,100000,100000,100000 --out 1 --kernel 3,3,3
@@ -194,6 +205,39 @@ ls -a | grep -q '^\.fresh\.h5\.tmp-' && fail "stale temporary files were left" |
 touch ".fresh.h5.tmp-otherhost-1-0"
 expect 0 "applied" "$znn" apply small.znn --weights w.h5 --input vols.h5:/v --output fresh.h5 --overwrite
 [ -e .fresh.h5.tmp-otherhost-1-0 ] && ok "another host's temporary file is left alone" || fail "another host's temporary file was removed"
+
+# ---- truncated and corrupt volumes: the file or dataset named, what is wrong, exit 2 ---------------
+"$py" - <<'EOF' || fail "corrupt fixtures"
+d = open('d/train.h5', 'rb').read()
+open('trunc.h5', 'wb').write(d[:len(d) // 2])
+c = bytearray(d); c[len(d) * 3 // 5:len(d) * 3 // 5 + 4000] = b'\xff' * 4000  # inside the compressed raw chunks
+open('corrupt.h5', 'wb').write(c)
+t = open('d/test-raw.tif', 'rb').read()
+open('trunc.tif', 'wb').write(t[:len(t) - 150])
+open('trunc_header.tif', 'wb').write(t[:6])
+EOF
+expect 2 "^znn: error: trunc.h5: cannot open the HDF5 file \(truncated or corrupt\?\) \(HDF5: truncated file" "$znn" convert trunc.h5:/volumes/raw x.h5
+expect 2 "^znn: error: corrupt.h5:/volumes/raw: cannot read box .* \(corrupt file\?\)" "$znn" convert corrupt.h5:/volumes/raw x.h5
+expect 2 "^znn: error: trunc.tif: cannot read the page directory after page [0-9]+" "$znn" convert trunc.tif x.h5
+expect 2 "^znn: error: trunc_header.tif: " "$znn" convert trunc_header.tif x.h5
+expect 2 "trunc.h5" "$znn" apply small.znn --weights trunc.h5 --input vols.h5:/v --output x.h5
+[ -e x.h5 ] && fail "a failed read wrote x.h5" || ok "nothing written"
+
+# Found by fuzz_hdf5: a dataset that stores fewer bytes than its shape needs (HDF5 1.10 reads past its
+# own buffer for it). Made here by patching the dims of a compact dataset.
+"$py" - <<'EOF' || fail "compact fixture"
+import h5py, numpy as np, struct
+with h5py.File('compact.h5', 'w') as f:
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)
+    ds = h5py.h5d.create(f.id, b'main', h5py.h5t.NATIVE_UINT8, h5py.h5s.create_simple((3, 1553)), dcpl=dcpl)
+    ds.write(h5py.h5s.ALL, h5py.h5s.ALL, np.arange(3 * 1553, dtype=np.uint8).reshape(3, 1553))
+d = open('compact.h5', 'rb').read()
+open('compact_bad.h5', 'wb').write(d.replace(struct.pack('<Q', 1553), struct.pack('<Q', 1560)))
+EOF
+expect 0 "converted" "$znn" convert compact.h5 c_ok.h5
+expect 2 "^znn: error: compact_bad.h5:/main: stores 4659 bytes of data, but its shape \(3, 1560\) needs 4680 \(a damaged file\?\)$" \
+    "$znn" convert compact_bad.h5 c_bad.h5
 
 # ---- unclear messages ---------------------------------------------------------------------------------
 printf '\xef\xbb\xbf' > bom.znn; cat small.znn >> bom.znn

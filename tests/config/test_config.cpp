@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -160,6 +161,32 @@ TEST(JobConfig, CanonicalKeysAndOverridesWin)
     const std::string again = write(dir, "resolved.cfg", c.resolved_text());
     const JobConfig d = JobConfig::load(again);
     EXPECT_EQ(d.resolved_text(), c.resolved_text());
+}
+
+// The README's promises about warnings: float64 is accepted with one, a legacy key that loses to its
+// canonical name says so, and a side-branch key is accepted and ignored with one.
+TEST(JobConfig, Float64AndLegacyKeysWarn)
+{
+    IniFile ini;
+    Diagnostics d;
+    ini.parse("[parameters]\nfnet_spec = n.znn\ndtype = float64\nforce_fft = yes\ntrain_conv_mode = direct\n"
+              "is_rebalance = yes\nrebalance_mode = none\n",
+              "/w/job.cfg", d);
+    const JobConfig c = JobConfig::from_ini(ini, "/w/job.cfg", {}, d);
+    EXPECT_FALSE(d.has_errors());
+    EXPECT_EQ(c.rebalance_mode, Rebalance::None);  // the canonical key wins
+    EXPECT_EQ(c.train_conv_mode, ConvMode::Direct);
+    std::vector<std::string> warnings;
+    for (const auto& w : d.warnings()) warnings.push_back(w.where + ": " + w.message);
+    const std::vector<std::string> expected = {
+        "/w/job.cfg:4: ignored: 'train_conv_mode' is also set under its own name, which wins",
+        "/w/job.cfg:6: ignored: 'rebalance_mode' is also set under its own name, which wins",
+        "/w/job.cfg: dtype float64: znn computes in float32",
+    };
+    std::string all;
+    for (const auto& w : warnings) all += "\n" + w;
+    for (const auto& e : expected) EXPECT_NE(std::find(warnings.begin(), warnings.end(), e), warnings.end()) << e << all;
+    EXPECT_EQ(warnings.size(), expected.size()) << all;
 }
 
 TEST(JobConfig, EveryProblemIsReportedWithFileAndLine)

@@ -106,12 +106,15 @@ TEST(NetSpec, EveryProblemIsReportedWithItsLine)
         "bad.znn:42: edges group 'e5' needs 'offset' (voxels to remove on both sides, z,y,x)",
         "bad.znn:26: output: there is no nodes group 'nconv'",
         "bad.znn:45: edges cannot feed the input node group 'input'",
+        "bad.znn:42: crop edges are one-to-one, but 'c' has 4 maps and 'input' 1",
+        "bad.znn:8: nothing feeds the node group 'b' (only type input may have no incoming edges)",
         "bad.znn:2: the edges form a cycle through input, a, c",  // e5 feeds the input from the cycle
     };
     // Print both lists on failure: the order is the reader's (lines, then groups, then the graph).
     std::string all;
     for (const auto& e : got) all += "\n" + e;
     for (const std::string& e : expected) EXPECT_NE(std::find(got.begin(), got.end(), e), got.end()) << "missing: " << e << "\ngot:" << all;
+    EXPECT_EQ(got.size(), expected.size()) << "every problem once, and no other:" << all;
 }
 
 TEST(NetSpec, GraphProblemsNameTheGroups)

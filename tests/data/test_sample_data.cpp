@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -313,6 +315,74 @@ TEST(SampleData, EveryTransformAndMisalignmentKeepInputsAndLabelsAligned)
     EXPECT_GT(misaligned, 20);
 }
 
+/// A volume whose value is 1000·tag + its flat index: a patch's values say where it was cut.
+Tensor<float> index_volume(const Vec3i& shape, int tag)
+{
+    Tensor<float> v(1, shape);
+    for (std::int64_t i = 0; i < v.count(); ++i) v.data()[i] = static_cast<float>(1000 * tag + i);
+    return v;
+}
+
+// Several image files of one [imageN] are stacked as channels, in the order fnames lists them.
+TEST(SampleData, SeveralImageFilesAreStackedAsChannels)
+{
+    test::TempDir dir;
+    const Vec3i shape{2, 6, 7};
+    SampleFiles f = make_sample(dir, shape, shape, false);
+    io::write_volume(io::VolumeUri::parse(dir.file("first.h5")), tensor::AnyTensor(index_volume(shape, 1), 3), overwrite());
+    io::write_volume(io::VolumeUri::parse(dir.file("second.h5")), tensor::AnyTensor(index_volume(shape, 5), 3), overwrite());
+    f.image.files = {dir.file("first.h5"), dir.file("second.h5")};
+    f.image.preprocess = {config::Preprocess::None, config::Preprocess::None};
+    const SampleData data = SampleData::load(f.resolved(), options_for({1, 3, 3}, {1, 1, 1}), dist::Comm::serial());
+    ASSERT_GT(data.candidates().count(), 0);
+    for (std::int64_t k = 0; k < data.candidates().count(); ++k) {
+        const Patch p = data.extract(data.candidates().at(k), {}, nullptr);
+        const Tensor<float>& in = p.inputs.at("input");
+        ASSERT_EQ(in.shape(), (tensor::Shape4{2, {1, 3, 3}}));
+        for (std::int64_t i = 0; i < 9; ++i) {
+            EXPECT_GE(in.data()[i], 1000.0f);
+            EXPECT_LT(in.data()[i], 2000.0f);                      // channel 0: the first file
+            EXPECT_EQ(in.data()[9 + i], in.data()[i] + 4000.0f);  // channel 1: the second, at the same voxel
+        }
+    }
+}
+
+// Two output nodes, each with its mask: a position is a candidate only where both masks allow it.
+TEST(SampleData, SeveralOutputMasksSelectCandidatesTogether)
+{
+    test::TempDir dir;
+    const Vec3i shape{1, 8, 9};
+    SampleFiles f = make_sample(dir, shape, shape, false);
+    io::write_volume(io::VolumeUri::parse(dir.file("index.h5")), tensor::AnyTensor(index_volume(shape, 0), 3), overwrite());
+    f.image.files = {dir.file("index.h5")};
+    Tensor<std::uint8_t> left(1, shape), top(1, shape);
+    for (std::int64_t y = 0; y < shape.y; ++y)
+        for (std::int64_t x = 0; x < shape.x; ++x) {
+            left(0, 0, y, x) = x < 5 ? 1 : 0;
+            top(0, 0, y, x) = y < 4 ? 1 : 0;
+        }
+    io::write_volume(io::VolumeUri::parse(dir.file("left.tif")), tensor::AnyTensor(left, 3), overwrite());
+    io::write_volume(io::VolumeUri::parse(dir.file("top.tif")), tensor::AnyTensor(top, 3), overwrite());
+    f.label.mask = dir.file("left.tif");
+    config::LabelSection second = f.label;
+    second.mask = dir.file("top.tif");
+    config::ResolvedSample r = f.resolved();
+    r.outputs["output2"] = &second;
+    SampleOptions o = options_for({1, 1, 1}, {1, 1, 1});
+    o.geometry.outputs["output2"] = {1, 1, 1};
+    const SampleData data = SampleData::load(r, o, dist::Comm::serial());
+    std::set<std::pair<std::int64_t, std::int64_t>> got;
+    for (std::int64_t k = 0; k < data.candidates().count(); ++k) {
+        const Patch p = data.extract(data.candidates().at(k), {}, nullptr);
+        const auto at = static_cast<std::int64_t>(p.inputs.at("input").data()[0]);  // the flat index of the voxel
+        got.insert({at / shape.x, at % shape.x});
+    }
+    std::set<std::pair<std::int64_t, std::int64_t>> want;
+    for (std::int64_t y = 0; y < 4; ++y)
+        for (std::int64_t x = 0; x < 5; ++x) want.insert({y, x});
+    EXPECT_EQ(got, want);
+}
+
 TEST(SampleData, ReportsEveryVolumeProblemWithItsLocation)
 {
     test::TempDir dir;
@@ -346,16 +416,22 @@ TEST(SampleData, ReportsEveryVolumeProblemWithItsLocation)
     two.label.file = dir.file("two.h5");
     EXPECT_NE(load_error(two.resolved(), o).find("a label volume has one channel"), std::string::npos);
 
-    // NaN in an input volume: named with its first position, whether preprocessed or not.
-    Tensor<float> with_nan = f.raw;
-    with_nan(0, 1, 4, 2) = std::numeric_limits<float>::quiet_NaN();
-    io::write_volume(io::VolumeUri::parse(dir.file("nan.h5")), tensor::AnyTensor(with_nan, 3), overwrite());
-    SampleFiles nan = f;
-    nan.image.files = {dir.file("nan.h5")};
-    for (const config::Preprocess pp : {config::Preprocess::None, config::Preprocess::Standard2D}) {
-        nan.image.preprocess = {pp};
-        const std::string e = load_error(nan.resolved(), o);
-        EXPECT_NE(e.find("nan.h5:/main: the volume holds NaN or infinite values (the first at channel 0, z,y,x 1,4,2)"), std::string::npos) << e;
+    // NaN or an infinity (either sign) in an input volume: named with its first position, whether
+    // preprocessed or not.
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()}) {
+        Tensor<float> with_nan = f.raw;
+        with_nan(0, 1, 4, 2) = bad;
+        with_nan(0, 1, 5, 0) = bad;
+        io::write_volume(io::VolumeUri::parse(dir.file("nan.h5")), tensor::AnyTensor(with_nan, 3), overwrite());
+        SampleFiles nan = f;
+        nan.image.files = {dir.file("nan.h5")};
+        for (const config::Preprocess pp : {config::Preprocess::None, config::Preprocess::Standard2D}) {
+            SCOPED_TRACE(std::to_string(bad) + " " + std::string(config::to_string(pp)));
+            nan.image.preprocess = {pp};
+            const std::string e = load_error(nan.resolved(), o);
+            EXPECT_NE(e.find("nan.h5:/main: the volume holds NaN or infinite values (the first at channel 0, z,y,x 1,4,2)"), std::string::npos) << e;
+        }
     }
 
     // A patch that fits nowhere.
@@ -445,6 +521,23 @@ TEST(SampleDataMpi, RanksSplitTheCandidatesAndAgreeWithOneRank)
             EXPECT_TRUE(whole.candidates().box().contains(split.candidates().box()));
             EXPECT_EQ(world.sum<std::int64_t>(split.candidates().count()), whole.candidates().count());
             EXPECT_EQ(world.sum<std::int64_t>(split.candidates().box().voxels()), whole.candidates().box().voxels());
+            {  // and no two ranks' slabs share a voxel
+                const core::Box3 mine = split.candidates().box();
+                std::vector<core::Box3> slabs;
+                for (int a = 0; a < 3; ++a) {
+                    const std::vector<std::int64_t> origins = world.allgather(mine.origin[a]), sizes = world.allgather(mine.size[a]);
+                    slabs.resize(origins.size());
+                    for (std::size_t r = 0; r < origins.size(); ++r) {
+                        slabs[r].origin[a] = origins[r];
+                        slabs[r].size[a] = sizes[r];
+                    }
+                }
+                for (std::size_t r = 0; r < slabs.size(); ++r)
+                    for (std::size_t q = r + 1; q < slabs.size(); ++q)
+                        EXPECT_TRUE(core::intersect(slabs[r], slabs[q]).empty() || slabs[r].empty() || slabs[q].empty())
+                            << "ranks " << r << " and " << q << " share part of " << core::to_string(slabs[r].origin) << "+"
+                            << core::to_string(slabs[r].size);
+            }
             if (world.size() > 1) {
                 EXPECT_LT(split.bytes_held(), whole.bytes_held());
             }

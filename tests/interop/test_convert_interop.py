@@ -138,6 +138,29 @@ with tempfile.TemporaryDirectory() as d:
     want = np.clip(np.round(a[1:4, 2:6, 3:8].astype(np.float64)), -32768, 32767).astype(np.int16)
     check("float32 -> int16 sub-box", tifffile.imread(path("i16.tif")), want)
 
+    # 6b. The clamp warning: how many values fell outside the new type (numpy counts the same).
+    wide = (rng.standard_normal((3, 7, 8)) * 400).astype(np.float32)
+    with h5py.File(path("wide.h5"), "w") as f:
+        f["main"] = wide
+    p = znn("convert", path("wide.h5"), path("u8.h5"), "--dtype", "uint8")
+    outside = int(((np.round(wide) < 0) | (np.round(wide) > 255)).sum())
+    checks += 1
+    if f"{outside} values were outside the range of uint8 and were clamped" not in p.stderr + p.stdout:
+        failures.append(f"clamp warning: expected {outside} clamped values, got: {p.stderr.strip()}")
+    with h5py.File(path("u8.h5"), "r") as f:
+        check("float32 -> uint8 clamped", f["main"][...], np.clip(np.round(wide.astype(np.float64)), 0, 255).astype(np.uint8))
+
+    # 6c. BigTIFF (64-bit offsets, what tifffile and Fiji write for stacks over 4 GiB), both byte orders.
+    for byteorder in "<>":
+        a = sample(np.uint16, (5, 21, 17))
+        tifffile.imwrite(path("big.tif"), a, bigtiff=True, byteorder=byteorder, photometric="minisblack")
+        with tifffile.TiffFile(path("big.tif")) as tf:
+            if not tf.is_bigtiff:
+                failures.append("tifffile did not write a BigTIFF")
+        znn("convert", path("big.tif"), path("big.h5"), "--overwrite")
+        with h5py.File(path("big.h5"), "r") as f:
+            check(f"BigTIFF {byteorder} -> znn -> h5py", f["main"][...], a)
+
     # 7. Errors name the file and the dataset, exit with 2, and leave nothing behind.
     with h5py.File(path("two.h5"), "w") as f:
         f["raw"] = a

@@ -29,3 +29,12 @@ if(ZNN_SANITIZE)
         -fsanitize=${ZNN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all -g)
     target_link_options(znn_compile_options INTERFACE -fsanitize=${ZNN_SANITIZE})
 endif()
+
+# Fuzzing: every library instrumented for libFuzzer's coverage; the targets in tests/fuzz link its driver.
+if(ZNN_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "ZNN_FUZZ needs clang (CC=clang CXX=clang++), not ${CMAKE_CXX_COMPILER_ID}")
+    endif()
+    target_compile_options(znn_compile_options INTERFACE -fsanitize=fuzzer-no-link)
+    target_link_options(znn_compile_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()

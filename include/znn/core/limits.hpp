@@ -37,19 +37,26 @@ inline std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) n
 }
 
 /// a + b for non-negative values, held at INT64_MAX instead of overflowing (totals for reports).
-inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept { return checked_add(a, b).value_or(INT64_MAX); }
+inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept
+{
+    return checked_add(a, b).value_or(INT64_MAX);
+}
 
 /// factor · z · y · x for non-negative values, or nullopt when it exceeds kMaxElements.
 inline std::optional<std::int64_t> checked_count(const Vec3i& v, std::int64_t factor = 1) noexcept
 {
     std::optional<std::int64_t> n = factor;
-    for (int a = 0; a < 3 && n; ++a) n = checked_mul(*n, v[a]);
+    for (int a = 0; a < 3 && n; ++a)
+        n = checked_mul(*n, v[a]);
     if (!n || *n > kMaxElements) return std::nullopt;
     return n;
 }
 
 /// (K − 1)·d + 1 per axis for kernels and dilations within kMaxAxis (never overflows then).
-inline Vec3i kernel_extent(const Vec3i& kernel, const Vec3i& dilation) noexcept { return (kernel - 1) * dilation + 1; }
+inline Vec3i kernel_extent(const Vec3i& kernel, const Vec3i& dilation) noexcept
+{
+    return (kernel - 1) * dilation + 1;
+}
 
 /// Whether every component lies in [low, kMaxAxis].
 inline bool within_axis_limit(const Vec3i& v, std::int64_t low = 1) noexcept
