@@ -712,6 +712,17 @@ Hdf5Dataset Hdf5Dataset::open(const Hdf5File& file, std::string_view name_in)
         std::vector<hsize_t> chunk(dims.size());
         H5Pget_chunk(dcpl.get(), ndim, chunk.data());
         out.info_.chunks.assign(chunk.begin(), chunk.end());
+        if (H5Pget_nfilters(dcpl.get()) == 0) {
+            // Unfiltered chunks are stored whole; a damaged chunk index can say otherwise, and HDF5 1.10
+            // then copies a whole chunk out of the shorter buffer it read (found by fuzzing).
+            hsize_t chunk_bytes = H5Tget_size(type.get()), allocated = 0;
+            for (const hsize_t c : chunk) chunk_bytes *= c;
+            Handle all(H5Dget_space(ds.get()));
+            if (H5Dget_num_chunks(ds.get(), all.get(), &allocated) >= 0 && H5Dget_storage_size(ds.get()) != allocated * chunk_bytes)
+                throw core::InputError("stores " + std::to_string(H5Dget_storage_size(ds.get())) + " bytes in " + std::to_string(allocated) +
+                                       " uncompressed chunks of " + std::to_string(chunk_bytes) + " bytes (a damaged file?)")
+                    .at_dataset(file.path(), name);
+        }
         for (int i = 0; i < H5Pget_nfilters(dcpl.get()); ++i) {
             unsigned flags = 0;
             size_t nvalues = 1;

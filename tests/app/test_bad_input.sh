@@ -239,6 +239,10 @@ expect 0 "converted" "$znn" convert compact.h5 c_ok.h5
 expect 2 "^znn: error: compact_bad.h5:/main: stores 4659 bytes of data, but its shape \(3, 1560\) needs 4680 \(a damaged file\?\)$" \
     "$znn" convert compact_bad.h5 c_bad.h5
 
+# Found by fuzz_hdf5: an uncompressed chunk whose index says it is shorter than a chunk.
+expect 2 "short-uncompressed-chunk.h5:/main: stores 9472 bytes in 1 uncompressed chunks of 11520 bytes \(a damaged file\?\)$" \
+    "$znn" convert "$src/tests/fuzz/regressions/hdf5/short-uncompressed-chunk.h5" chunk.h5
+
 # ---- unclear messages ---------------------------------------------------------------------------------
 printf '\xef\xbb\xbf' > bom.znn; cat small.znn >> bom.znn
 expect 0 "parameters +10$" "$znn" info bom.znn
