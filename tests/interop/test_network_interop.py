@@ -19,6 +19,9 @@ import tempfile
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from numpy_net import conv, max_filter, to_original_order  # noqa: E402
+
 ZNN = sys.argv[1]
 
 NET = """
@@ -79,44 +82,6 @@ def run(*args):
     if p.returncode != 0:
         print(p.stdout, p.stderr)
     return p.returncode
-
-
-def conv(x, w, s):
-    """Valid true convolution: out[o](p) = sum_i sum_k x[i](p + (K-1-k)*s) * w[o][i](k)."""
-    n_out, n_in, kz, ky, kx = w.shape
-    ez, ey, ex = (kz - 1) * s[0] + 1, (ky - 1) * s[1] + 1, (kx - 1) * s[2] + 1
-    oz, oy, ox = x.shape[1] - ez + 1, x.shape[2] - ey + 1, x.shape[3] - ex + 1
-    out = np.zeros((n_out, oz, oy, ox))
-    for o in range(n_out):
-        for i in range(n_in):
-            for a in range(kz):
-                for b in range(ky):
-                    for c in range(kx):
-                        za, yb, xc = (kz - 1 - a) * s[0], (ky - 1 - b) * s[1], (kx - 1 - c) * s[2]
-                        out[o] += w[o, i, a, b, c] * x[i, za:za + oz, yb:yb + oy, xc:xc + ox]
-    return out
-
-
-def max_filter(x, window, s):
-    wz, wy, wx = window
-    oz, oy, ox = x.shape[1] - (wz - 1) * s[0], x.shape[2] - (wy - 1) * s[1], x.shape[3] - (wx - 1) * s[2]
-    out = np.full((x.shape[0], oz, oy, ox), -np.inf)
-    for a in range(wz):
-        for b in range(wy):
-            for c in range(wx):
-                out = np.maximum(out, x[:, a * s[0]:a * s[0] + oz, b * s[1]:b * s[1] + oy, c * s[2]:c * s[2] + ox])
-    return out
-
-
-def to_original_order(w):
-    """Kernels w[o][i] (z, y, x) as the original stores them: (N_in, N_out, s0, s1, s2) holding, in each
-    block, the flat values with the first .znn coordinate fastest."""
-    n_out, n_in, kz, ky, kx = w.shape
-    f = np.zeros((n_in, n_out, kz, ky, kx))
-    for i in range(n_in):
-        for o in range(n_out):
-            f[i, o] = w[o, i].transpose(2, 1, 0).reshape(-1).reshape(kz, ky, kx)
-    return f
 
 
 with tempfile.TemporaryDirectory() as d:

@@ -12,47 +12,14 @@ with this file at 1e-12, the float ones at 1e-5; it never writes it.
 usage: tiny_reference.py NET.h5 > tiny_output.txt      (writes the golden values)
        tiny_reference.py NET.h5 --check tiny_output.txt (exit 1 unless they agree to 1e-12)
 """
+import os
 import sys
 
 import h5py
 import numpy as np
 
-
-def from_original_order(f):
-    """(N_in, N_out, s0, s1, s2), each block the flat values with the first .znn coordinate fastest,
-    as w[o][i](z, y, x)."""
-    n_in, n_out, kz, ky, kx = f.shape
-    w = np.zeros((n_out, n_in, kz, ky, kx))
-    for i in range(n_in):
-        for o in range(n_out):
-            w[o, i] = f[i, o].reshape(-1).reshape(kx, ky, kz).transpose(2, 1, 0)
-    return w
-
-
-def conv(x, w, s):
-    """Valid true convolution: out[o](p) = sum_i sum_k x[i](p + (K-1-k) s) w[o][i](k)."""
-    n_out, n_in, kz, ky, kx = w.shape
-    oz, oy, ox = (x.shape[1] - (kz - 1) * s[0], x.shape[2] - (ky - 1) * s[1], x.shape[3] - (kx - 1) * s[2])
-    out = np.zeros((n_out, oz, oy, ox))
-    for o in range(n_out):
-        for i in range(n_in):
-            for a in range(kz):
-                for b in range(ky):
-                    for c in range(kx):
-                        za, yb, xc = (kz - 1 - a) * s[0], (ky - 1 - b) * s[1], (kx - 1 - c) * s[2]
-                        out[o] += w[o, i, a, b, c] * x[i, za:za + oz, yb:yb + oy, xc:xc + ox]
-    return out
-
-
-def max_filter(x, window, s):
-    wz, wy, wx = window
-    oz, oy, ox = x.shape[1] - (wz - 1) * s[0], x.shape[2] - (wy - 1) * s[1], x.shape[3] - (wx - 1) * s[2]
-    out = np.full((x.shape[0], oz, oy, ox), -np.inf)
-    for a in range(wz):
-        for b in range(wy):
-            for c in range(wx):
-                out = np.maximum(out, x[:, a * s[0]:a * s[0] + oz, b * s[1]:b * s[1] + oy, c * s[2]:c * s[2] + ox])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from numpy_net import conv, from_original_order, max_filter  # noqa: E402
 
 
 def main():
