@@ -43,7 +43,7 @@ int run_apply(const std::vector<std::string>& args, Context& context)
         "apply a softmax over the output channels (boundary nets trained with softmax_loss)")(
         "conv", po::value<std::string>()->default_value("auto"),
         "fft, direct, or auto (the network file's choices when it has them, else timed per layer)")(
-        "threads", po::value<int>()->default_value(0), "threads (0: all available)")("overwrite", po::bool_switch(),
+        "threads", po::value<int>()->default_value(0), "threads (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")("overwrite", po::bool_switch(),
                                                                                      "replace OUT");
     add_common_options(cli.options);
     cli.positional.add("net", 1);

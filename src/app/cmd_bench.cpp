@@ -68,7 +68,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         ("batch", po::value<std::int64_t>()->default_value(1), "patches per batch")
         ("algo", po::value<std::string>()->default_value("auto"), "naive, direct, fft or auto")
         ("pass", po::value<std::string>()->default_value("all"), "fwd, bwd_data, bwd_weights or all")
-        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")
         ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
         ("check", po::bool_switch(), "also compare every pass with the naive oracle; exit 1 above --tolerance")
         ("tolerance", po::value<double>()->default_value(1e-4), "--check: the largest relative error accepted")
@@ -227,7 +227,7 @@ int bench_pool(const std::vector<std::string>& args, Context& context)
         ("dilation", po::value<std::string>()->default_value("1,1,1"), "tap spacing z,y,x (max-filter)")
         ("pool", po::bool_switch(), "max-pooling (stride = window) instead of max-filtering")
         ("pass", po::value<std::string>()->default_value("fwd"), "fwd or bwd")
-        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")
         ("iters", po::value<int>()->default_value(9), "timed iterations (after one untimed warm-up)");
     add_common_options(cli.options);
     const auto vm = parse_command_line(cli, args, context.comm);

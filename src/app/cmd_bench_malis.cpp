@@ -44,7 +44,7 @@ int bench_malis(const std::vector<std::string>& args, Context& context)
         ("size", po::value<std::string>()->required(), "the affinity patch z,y,x")
         ("norm", po::value<std::string>()->default_value("none"), "none, frac, num or pair")
         ("constrained", po::bool_switch(), "the constrained two-pass variant")
-        ("threads", po::value<int>()->default_value(0), "threads (0: all available); the constrained passes run in parallel")
+        ("threads", po::value<int>()->default_value(0), "threads (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask); the constrained passes run in parallel")
         ("iters", po::value<int>()->default_value(7), "timed runs (after one untimed)")
         ("reference", po::bool_switch(), "also time the brute-force baseline (slow: keep --size small)");
     add_common_options(cli.options);

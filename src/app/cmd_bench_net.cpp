@@ -53,7 +53,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
         ("mode", po::value<std::string>()->default_value("train"), "train or forward")
         ("batch", po::value<int>()->default_value(1), "patches per iteration")
         ("conv", po::value<std::string>()->default_value("auto"), "fft, direct, or auto (time both per group)")
-        ("threads", po::value<int>()->default_value(0), "threads (0: all available)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")
         ("plan", po::value<std::string>(), "a network file whose convolution plan (each layer's algorithm and FFT tile)\n"
                                            "to run instead of choosing one, e.g. a training run's _init.h5")
         ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")

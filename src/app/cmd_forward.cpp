@@ -31,7 +31,7 @@ int run_forward(const std::vector<std::string>& args, Context& context)
         "net,n", po::value<std::string>(), "the network file (.h5), instead of forward_net")(
         "range,r", po::value<std::string>(), "sample ids, instead of forward_range (e.g. 1-3,5)")(
         "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
-        "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: all available)")(
+        "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")(
         "overwrite", po::bool_switch(), "recompute outputs that exist, finished or not");
     add_common_options(cli.options);
     cli.positional.add("config", 1);
@@ -48,10 +48,12 @@ int run_forward(const std::vector<std::string>& args, Context& context)
     dist::root_decides(context.comm, [&] { config::JobFiles::load(cfg, overrides); });
     const config::JobFiles job = config::JobFiles::load(cfg, overrides);
     const auto log = make_logger(*vm, context.comm);
-    sched::ThreadPool pool(thread_count(*vm, job.config.num_threads, *log));
+    const ThreadChoice threads = choose_threads(*vm, job.config.num_threads, *log);
+    sched::ThreadPool pool(threads.threads);
     fft::PlanCache plans;
     log->info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(),
               " thread(s)");
+    report_layout(context.comm, threads, context.mpi_thread_level, *log);
     log->info("job ", cfg);
     infer::ForwardOptions options;
     options.overwrite = (*vm)["overwrite"].as<bool>();

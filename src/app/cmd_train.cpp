@@ -51,7 +51,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
         "seed,s", po::value<std::string>(), "seed the parameters from this network file (.h5), by group name")(
         "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
         "is_check,k", po::value<std::string>(), "yes: run one iteration and write nothing (the original's -k)")(
-        "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: all available)")(
+        "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")(
         "loader-threads", po::value<int>()->default_value(1), "background threads making batches")(
         "iterations", po::value<std::int64_t>()->default_value(0),
         "run at most this many iterations, then checkpoint and exit 75 (0: to Max_iter)");
@@ -90,10 +90,12 @@ int run_train(const std::vector<std::string>& args, Context& context)
         if (log_file) *log_file << text << std::flush;
     });
 
-    sched::ThreadPool pool(thread_count(*vm, c.num_threads, log));
+    const ThreadChoice threads = choose_threads(*vm, c.num_threads, log);
+    sched::ThreadPool pool(threads.threads);
     fft::PlanCache plans;
     log.info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(), " thread(s)",
              context.mpi_thread_level ? ", MPI thread level " + dist::thread_level_name(context.mpi_thread_level) : std::string());
+    report_layout(context.comm, threads, context.mpi_thread_level, log);
     log.info("job ", cfg);
 
     StopSignals signals;

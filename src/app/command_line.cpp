@@ -1,16 +1,20 @@
 #include "command_line.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <span>
+#include <vector>
 
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/limits.hpp"
 #include "znn/core/memory.hpp"
+#include "znn/dist/mpi_env.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 namespace znn::app {
@@ -112,6 +116,37 @@ void require_network_memory(const config::NetSpec& spec, const graph::NetShapes&
     } catch (const core::InputError& e) {
         usage_error(option, e.message());
     }
+}
+
+ThreadChoice choose_threads(const po::variables_map& vm, std::int64_t job_threads, core::Logger& log)
+{
+    const bool given = vm.count("threads") > 0;
+    ThreadChoice c;
+    c.threads = thread_count(vm, job_threads, log);
+    const std::int64_t requested = given ? vm["threads"].as<int>() : job_threads;
+    c.source = requested > 0 ? (given ? "--threads" : "num_threads") : sched::default_threads().source;
+    return c;
+}
+
+void report_layout(const dist::Comm& comm, const ThreadChoice& threads, int mpi_thread_level, core::Logger& log)
+{
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
+    const std::string mine = "rank " + std::to_string(comm.rank()) + ": host " + host + ", CPUs " + sched::affinity_text() + ", " +
+                             std::to_string(threads.threads) + " thread(s) (" + threads.source + ")\n";
+    const std::vector<char> all = comm.gather(std::span<const char>(mine.data(), mine.size()));
+    if (comm.is_root()) {
+        std::string text(all.begin(), all.end());
+        for (std::size_t start = 0; start < text.size();) {
+            const std::size_t end = text.find('\n', start);
+            log.info(text.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    const std::vector<int> counts = comm.allgather(threads.threads);
+    const bool uniform = std::all_of(counts.begin(), counts.end(), [&](int n) { return n == counts.front(); });
+    log.info("layout: ", comm.size(), " rank(s) x ", uniform ? std::to_string(counts.front()) : std::string("varying"), " thread(s)",
+             mpi_thread_level ? ", MPI thread level " + dist::thread_level_name(mpi_thread_level) : std::string(", no MPI"));
 }
 
 graph::NetworkOptions network_options(const std::string& conv, const config::NetSpec& spec)

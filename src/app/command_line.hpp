@@ -69,6 +69,19 @@ void check_output_file(const std::string& option, const std::string& path, bool 
 /// error naming --threads (sched::resolve_thread_count).
 int thread_count(const po::variables_map& vm, std::int64_t fallback, core::Logger& log);
 
+/// @brief How many threads a rank runs, and why.
+struct ThreadChoice {
+    int threads = 1;
+    std::string source;  ///< "--threads", "num_threads", or sched::default_threads()'s source
+};
+/// thread_count() with its source: --threads, else the job's num_threads when not 0, else
+/// $OMP_NUM_THREADS, $SLURM_CPUS_PER_TASK or the affinity mask.
+ThreadChoice choose_threads(const po::variables_map& vm, std::int64_t job_threads, core::Logger& log);
+
+/// Rank 0 prints, once, every rank's host, CPU mask, thread count and its source, and then the layout
+/// (ranks x threads, MPI thread level). Collective over comm.
+void report_layout(const dist::Comm& comm, const ThreadChoice& threads, int mpi_thread_level, core::Logger& log);
+
 /// Refuses a network whose memory, estimated before anything is allocated (NetShapes::memory_bytes,
 /// then graph::estimate_memory with its engines), exceeds what this process may use: a UsageError at
 /// --option saying how much it would need.

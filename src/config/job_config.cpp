@@ -206,7 +206,7 @@ const std::vector<Option>& options()
         {"fdata_spec", "fdata_spec", "general",
          "the sample specification (.spec); empty: the [imageN]/[labelN]/[sampleN] sections are in this file",
          set_path(&JobConfig::data_spec), [](const JobConfig& c) { return c.data_spec; }},
-        {"num_threads", "num_threads", "general", "threads per MPI rank; 0: all the cores the rank may use",
+        {"num_threads", "num_threads", "general", "threads per MPI rank; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the cores of the rank's affinity mask",
          set_int(&JobConfig::num_threads, 0, 65536), [](const JobConfig& c) { return std::to_string(c.num_threads); }},
         {"dtype", "dtype", "general", "float32 (float64 is accepted; computations run in float32)",
          [](JobConfig& c, const std::string& v, const std::string&) -> std::optional<std::string> {

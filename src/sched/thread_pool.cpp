@@ -14,23 +14,41 @@ namespace {
 /// Set while a thread runs chunks, so a nested run() executes serially instead of deadlocking.
 thread_local bool t_inside_pool = false;
 
+/// The first number of a positive integer (list) variable like OMP_NUM_THREADS=4 or 4,2; 0 otherwise.
 int positive_env(const char* name)
 {
     const char* v = std::getenv(name);
     if (!v) return 0;
-    const int n = std::atoi(v);
-    return n > 0 ? n : 0;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (end == v || (*end != '\0' && *end != ',') || n <= 0 || n > 65536) return 0;
+    return static_cast<int>(n);
 }
 
 }  // namespace
 
-int default_thread_count()
+ThreadDefault default_threads()
 {
-    if (int n = positive_env("ZNN_THREADS")) return n;
-    if (int n = positive_env("SLURM_CPUS_PER_TASK")) return n;
+    if (int n = positive_env("OMP_NUM_THREADS")) return {n, "OMP_NUM_THREADS"};
+    if (int n = positive_env("SLURM_CPUS_PER_TASK")) return {n, "SLURM_CPUS_PER_TASK"};
+    return {usable_core_count(), "affinity mask"};
+}
+
+int default_thread_count() { return default_threads().threads; }
+
+std::string affinity_text()
+{
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-    return std::max(1u, std::thread::hardware_concurrency());
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return "?";
+    std::string text;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &set)) continue;
+        int last = c;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+        text += (text.empty() ? "" : ",") + std::to_string(c) + (last > c ? "-" + std::to_string(last) : "");
+        c = last;
+    }
+    return text;
 }
 
 int usable_core_count()

@@ -81,6 +81,16 @@ same whole.h5 nomirror3d/out_sample1_output.h5 --atol 1e-5
 expect 0 "computed" "$znn" forward -c job.cfg --threads 1 --set output_prefix=r1/out
 plan=(--set conv_plan=r1/out_sample1_output.h5)
 expect 0 "convolution plan of .*r1/out_sample1_output.h5" "${mpi[@]}" "$znn" forward -c job.cfg --threads 1 --set output_prefix=r2/out "${plan[@]}"
+# Every rank's host, CPU mask and threads, printed once by rank 0, then the layout.
+out=$("${mpi[@]}" "$znn" forward -c job.cfg --threads 1 --set output_prefix=r2/out "${plan[@]}" 2>&1)
+for r in 0 1; do
+    [ "$(grep -Ec "rank $r: host [^,]+, CPUs [0-9,-]+, 1 thread\(s\) \(--threads\)$" <<<"$out")" -eq 1 ] && ok "rank $r reported once" \
+        || { fail "rank $r's report"; echo "$out" | head -8 | sed 's/^/    /'; }
+done
+grep -Eq "layout: 2 rank\(s\) x 1 thread\(s\), MPI thread level [a-z]+$" <<<"$out" && ok "layout line" || fail "layout line"
+out=$(OMP_NUM_THREADS=1 "$znn" forward -c job.cfg --set num_threads=0 --set output_prefix=r2/out "${plan[@]}" 2>&1)
+grep -Eq "rank 0: host [^,]+, CPUs [0-9,-]+, 1 thread\(s\) \(OMP_NUM_THREADS\)$" <<<"$out" && grep -q "layout: 1 rank(s) x 1 thread(s), no MPI" <<<"$out" \
+    && ok "OMP_NUM_THREADS sets the threads" || { fail "OMP_NUM_THREADS"; echo "$out" | head -5 | sed 's/^/    /'; }
 expect 0 "sample 2: 384 of 384 blocks computed" "$znn" forward -c job.cfg --threads 1 --set output_prefix=r1b/out "${plan[@]}"
 same r1/out_sample1_output.h5 r1b/out_sample1_output.h5
 same r1/out_sample1_output.h5 r2/out_sample1_output.h5

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "znn/core/error.hpp"
 #include "znn/sched/thread_pool.hpp"
 #include "znn/sched/trace.hpp"
 
@@ -64,10 +67,44 @@ TEST(ThreadPool, NestedRunsExecuteSeriallyInsteadOfDeadlocking)
 
 TEST(ThreadPool, DefaultThreadCountHonoursTheEnvironment)
 {
-    ::setenv("ZNN_THREADS", "3", 1);
-    EXPECT_EQ(sched::default_thread_count(), 3);
-    ::unsetenv("ZNN_THREADS");
-    EXPECT_GE(sched::default_thread_count(), 1);
+    // OMP_NUM_THREADS (its first number), else SLURM_CPUS_PER_TASK, else the affinity mask.
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    const std::string saved_omp = omp ? omp : "";
+    ::unsetenv("OMP_NUM_THREADS");
+    ::setenv("SLURM_CPUS_PER_TASK", "5", 1);
+    EXPECT_EQ(sched::default_threads().threads, 5);
+    EXPECT_EQ(sched::default_threads().source, "SLURM_CPUS_PER_TASK");
+    ::setenv("OMP_NUM_THREADS", "3,2", 1);
+    EXPECT_EQ(sched::default_threads().threads, 3);
+    EXPECT_EQ(sched::default_threads().source, "OMP_NUM_THREADS");
+    ::setenv("OMP_NUM_THREADS", "lots", 1);  // not a count: the next source
+    EXPECT_EQ(sched::default_threads().source, "SLURM_CPUS_PER_TASK");
+    ::unsetenv("OMP_NUM_THREADS");
+    ::unsetenv("SLURM_CPUS_PER_TASK");
+    EXPECT_EQ(sched::default_threads().source, "affinity mask");
+    EXPECT_EQ(sched::default_thread_count(), sched::usable_core_count());
+    // The mask as ranges: as many CPUs as usable_core_count() says.
+    int cpus = 0;
+    const std::string mask = sched::affinity_text();
+    for (std::size_t start = 0; start < mask.size();) {
+        const std::size_t end = std::min(mask.find(',', start), mask.size());
+        const std::string item = mask.substr(start, end - start);
+        const std::size_t dash = item.find('-');
+        cpus += dash == std::string::npos ? 1 : std::stoi(item.substr(dash + 1)) - std::stoi(item.substr(0, dash)) + 1;
+        start = end + 1;
+    }
+    EXPECT_EQ(cpus, sched::usable_core_count()) << mask;
+    if (!saved_omp.empty()) ::setenv("OMP_NUM_THREADS", saved_omp.c_str(), 1);
+}
+
+TEST(ThreadPool, RequestedCountsAreCappedAtTheUsableCoresAndNonsenseRefused)
+{
+    std::string note;
+    EXPECT_EQ(sched::resolve_thread_count(1, &note), 1);
+    EXPECT_TRUE(note.empty());
+    EXPECT_EQ(sched::resolve_thread_count(100000, &note), sched::usable_core_count());
+    EXPECT_NE(note.find("100000 threads asked for"), std::string::npos) << note;
+    EXPECT_THROW(sched::resolve_thread_count(-1), core::UsageError);
 }
 
 TEST(Trace, ReplaysLoopsSerialAndOpaqueWorkOnMoreCores)

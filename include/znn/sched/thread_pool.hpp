@@ -28,9 +28,20 @@
 
 namespace znn::sched {
 
-/// The default number of threads: $ZNN_THREADS, else $SLURM_CPUS_PER_TASK, else the cores this
-/// process may run on (its CPU affinity mask, which mpirun binding and cgroups restrict).
+/// @brief A default thread count and where it came from.
+struct ThreadDefault {
+    int threads = 1;
+    std::string source;  ///< "OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK" or "affinity mask"
+};
+
+/// The default number of threads (what --threads 0 means): $OMP_NUM_THREADS (its first number), else
+/// $SLURM_CPUS_PER_TASK, else the cores this process may run on (its CPU affinity mask, which mpirun
+/// binding, srun and cgroups restrict). Never all cores of a node the job does not own.
+ThreadDefault default_threads();
 int default_thread_count();
+
+/// The CPUs of this process's affinity mask as ranges, e.g. "0-3,8,10-11".
+std::string affinity_text();
 
 /// The cores this process may run on: the number of CPUs in its affinity mask (at least 1).
 int usable_core_count();
