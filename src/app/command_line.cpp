@@ -97,13 +97,7 @@ void check_output_file(const std::string& option, const std::string& path, bool 
 
 int thread_count(const po::variables_map& vm, std::int64_t fallback, core::Logger& log)
 {
-    const std::int64_t requested = vm.count("threads") ? vm["threads"].as<int>() : fallback;
-    if (requested < 0 || requested > std::numeric_limits<int>::max())
-        usage_error("threads", std::to_string(requested) + " is not a thread count (0: all the cores this process may use)");
-    std::string note;
-    const int threads = sched::resolve_thread_count(static_cast<int>(requested), &note);
-    if (!note.empty()) log.warn("--threads: ", note);
-    return threads;
+    return choose_threads(vm, fallback, log).threads;
 }
 
 void require_network_memory(const config::NetSpec& spec, const graph::NetShapes& shapes, const graph::NetworkOptions& options,
@@ -121,9 +115,14 @@ void require_network_memory(const config::NetSpec& spec, const graph::NetShapes&
 ThreadChoice choose_threads(const po::variables_map& vm, std::int64_t job_threads, core::Logger& log)
 {
     const bool given = vm.count("threads") > 0;
-    ThreadChoice c;
-    c.threads = thread_count(vm, job_threads, log);
     const std::int64_t requested = given ? vm["threads"].as<int>() : job_threads;
+    if (requested < 0 || requested > std::numeric_limits<int>::max())
+        usage_error("threads", std::to_string(requested) +
+                                   " is not a thread count (0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)");
+    std::string note;
+    ThreadChoice c;
+    c.threads = sched::resolve_thread_count(static_cast<int>(requested), &note);
+    if (!note.empty()) log.warn("--threads: ", note);
     c.source = requested > 0 ? (given ? "--threads" : "num_threads") : sched::default_threads().source;
     return c;
 }

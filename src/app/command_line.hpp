@@ -64,9 +64,9 @@ std::pair<std::int64_t, core::Vec3i> parse_maps_and_size_option(const std::strin
 /// `overwrite` (--overwrite). UsageError at --option, or InputError at the path for "file exists".
 void check_output_file(const std::string& option, const std::string& path, bool overwrite);
 
-/// The threads to run: --threads when given, else `fallback` (a job's num_threads). 0 means every core
-/// this process may use; more than those are capped there, with a warning; a negative count is a usage
-/// error naming --threads (sched::resolve_thread_count).
+/// The threads to run: --threads when given, else `fallback` (a job's num_threads). 0 means
+/// sched::default_threads(); more than the cores this process may use are capped there, with a
+/// warning; a negative count is a usage error naming --threads (sched::resolve_thread_count).
 int thread_count(const po::variables_map& vm, std::int64_t fallback, core::Logger& log);
 
 /// @brief How many threads a rank runs, and why.

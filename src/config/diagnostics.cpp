@@ -33,10 +33,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b)
     return row[b.size()];
 }
 
-}  // namespace
-
-namespace {
-
 /// Adds an entry (every one counts: readers compare errors().size() before and after a check).
 void add(std::vector<Diagnostics::Entry>& entries, std::string where, std::string message)
 {

@@ -1,6 +1,5 @@
 #include "znn/config/job_config.hpp"
 
-
 #include <algorithm>
 #include <filesystem>
 #include <functional>

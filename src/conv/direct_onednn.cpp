@@ -57,7 +57,7 @@ public:
     OneDnnEngine(const ConvProblem& p, const ConvContext& context)
         : ConvEngine(p), threads_(context.threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_)
     {
-        omp_set_num_threads(kOneDnnOnCallingThread ? 1 : threads_.threads());  // oneDNN partitions work when primitives are created
+        set_omp_threads();  // oneDNN partitions work when primitives are created
         const memory::dims strides{1, 1, 1}, padding{0, 0, 0};
         const memory::dims dilation{p.dilation.z - 1, p.dilation.y - 1, p.dilation.x - 1};
         const auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, Tag::any); };
@@ -96,7 +96,7 @@ public:
     void forward(TensorView<const float> in, const Weights& w, TensorView<float> out, Accumulate mode) override
     {
         check_shapes(in, out, w);
-        omp_set_num_threads(kOneDnnOnCallingThread ? 1 : threads_.threads());
+        set_omp_threads();
         refresh_weights(w, fwd_pd_.weights_desc(), fwd_weights_, fwd_version_);
         src_ = to_layout(in, src_plain_, fwd_pd_.src_desc(), src_);
         src_source_ = in.data();
@@ -111,7 +111,7 @@ public:
     {
         check_shapes(in, grad_out, w);
         ZNN_CHECK(bwd_data_pd_ || bwd_weights_pd_, "backward() on an engine built for inference");
-        omp_set_num_threads(kOneDnnOnCallingThread ? 1 : threads_.threads());
+        set_omp_threads();
         if (!grads.input.empty()) {
             refresh_weights(w, bwd_data_pd_.weights_desc(), bwd_weights_mem_, bwd_version_);
             diff_dst_ = to_layout(grad_out, dst_plain_, bwd_data_pd_.diff_dst_desc(), diff_dst_);
@@ -183,6 +183,9 @@ public:
     }
 
 private:
+    /// The OpenMP team oneDNN's next primitive runs on: the engine's threads (one under ThreadSanitizer).
+    void set_omp_threads() const { omp_set_num_threads(kOneDnnOnCallingThread ? 1 : threads_.threads()); }
+
     static constexpr std::uint64_t kNoVersion = ~std::uint64_t{0};
 
     void reorder(memory from, memory to) { dnnl::reorder(from, to).execute(stream_, from, to); }

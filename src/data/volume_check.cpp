@@ -1,5 +1,7 @@
 #include "znn/data/volume_check.hpp"
 
+#include <algorithm>
+
 #include "znn/core/error.hpp"
 
 namespace znn::data {
@@ -84,13 +86,17 @@ std::optional<CheckedLabel> check_label(const config::LabelSection& label, confi
 std::optional<tensor::NonFinite> find_non_finite(const CheckedVolume& v)
 {
     if (!core::dtype_is_float(v.info.dtype)) return std::nullopt;
-    std::optional<tensor::NonFinite> found;
+    // Rounds of whole sections of about 64 MiB as floats: one read (and one open of the file) each.
     const core::Vec3i size = v.info.shape.zyx;
-    for (std::int64_t z = 0; z < size.z; ++z) {
-        const tensor::Tensor<float> section = io::read_volume(v.uri, core::Box3{{z, 0, 0}, {1, size.y, size.x}}).to<float>();
-        const auto bad = tensor::find_non_finite(section.cview());
+    const std::int64_t section_bytes = std::max<std::int64_t>(1, v.info.shape.c * size.y * size.x * 4);
+    const std::int64_t per_round = std::max<std::int64_t>(1, (std::int64_t{64} << 20) / section_bytes);
+    std::optional<tensor::NonFinite> found;
+    for (std::int64_t z = 0; z < size.z; z += per_round) {
+        const core::Box3 round{{z, 0, 0}, {std::min(per_round, size.z - z), size.y, size.x}};
+        const tensor::Tensor<float> sections = io::read_volume(v.uri, round).to<float>();
+        const auto bad = tensor::find_non_finite(sections.cview());
         if (!bad) continue;
-        if (!found) found = tensor::NonFinite{bad->channel, bad->at + core::Vec3i{z, 0, 0}, 0};
+        if (!found) found = tensor::NonFinite{bad->channel, bad->at + round.origin, 0};
         found->count += bad->count;
     }
     return found;

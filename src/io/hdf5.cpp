@@ -490,17 +490,27 @@ std::optional<std::int64_t> Hdf5File::contiguous_address(std::string_view path) 
     return static_cast<std::int64_t>(a);
 }
 
+namespace {
+
+/// The dimensions of an open dataset's dataspace.
+std::vector<std::int64_t> dataset_dims(hid_t ds)
+{
+    Handle space(H5Dget_space(ds));
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+    return {d.begin(), d.end()};
+}
+
+}  // namespace
+
 std::optional<std::vector<std::int64_t>> Hdf5File::array_dims(std::string_view path) const
 {
     Hdf5Lock lock;
     const std::string p = normalized_dataset_name(path);
     if (!is_object_of_type(id_, p, H5O_TYPE_DATASET)) return std::nullopt;
     Handle ds(H5Dopen2(id_, p.c_str(), H5P_DEFAULT));
-    Handle space(H5Dget_space(ds.get()));
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
-    if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
-    return std::vector<std::int64_t>(d.begin(), d.end());
+    return dataset_dims(ds.get());
 }
 
 std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
@@ -512,17 +522,12 @@ std::optional<Hdf5File::Array> Hdf5File::read_array(std::string_view path) const
     Handle type(H5Dget_type(ds.get()));
     const auto dtype = dtype_of_h5(type.get());
     if (!dtype) fail(ErrorKind::Input, path_, p, "expected numbers, found a " + describe_h5_type(type.get()) + " dataset");
-    Handle space(H5Dget_space(ds.get()));
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    std::vector<hsize_t> d(static_cast<std::size_t>(std::max(rank, 0)));
-    if (rank > 0) H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
     Array a;
     a.dtype = *dtype;
+    a.dims = dataset_dims(ds.get());
     std::optional<std::int64_t> n = 1;
-    for (const hsize_t v : d) {
-        a.dims.push_back(static_cast<std::int64_t>(v));
-        n = v > static_cast<hsize_t>(core::kMaxElements) ? std::nullopt : n ? core::checked_mul(*n, static_cast<std::int64_t>(v)) : n;
-    }
+    for (const std::int64_t v : a.dims)
+        n = n && v >= 0 ? core::checked_mul(*n, v) : std::nullopt;  // a dimension past 2^63 reads as negative
     if (!n || *n > core::kMaxElements) fail(ErrorKind::Input, path_, p, "has dimensions " + dims_text(a.dims) + ": too many elements");
     core::require_memory(double(*n) * 8.0, path_ + ":" + p);
     a.values.resize(static_cast<std::size_t>(*n));
@@ -718,8 +723,9 @@ Hdf5Dataset Hdf5Dataset::open(const Hdf5File& file, std::string_view name_in)
             hsize_t chunk_bytes = H5Tget_size(type.get()), allocated = 0;
             for (const hsize_t c : chunk) chunk_bytes *= c;
             Handle all(H5Dget_space(ds.get()));
-            if (H5Dget_num_chunks(ds.get(), all.get(), &allocated) >= 0 && H5Dget_storage_size(ds.get()) != allocated * chunk_bytes)
-                throw core::InputError("stores " + std::to_string(H5Dget_storage_size(ds.get())) + " bytes in " + std::to_string(allocated) +
+            const hsize_t stored = H5Dget_storage_size(ds.get());
+            if (H5Dget_num_chunks(ds.get(), all.get(), &allocated) >= 0 && stored != allocated * chunk_bytes)
+                throw core::InputError("stores " + std::to_string(stored) + " bytes in " + std::to_string(allocated) +
                                        " uncompressed chunks of " + std::to_string(chunk_bytes) + " bytes (a damaged file?)")
                     .at_dataset(file.path(), name);
         }

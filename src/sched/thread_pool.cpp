@@ -61,7 +61,7 @@ int usable_core_count()
 int resolve_thread_count(int requested, std::string* note)
 {
     if (requested < 0)
-        throw core::UsageError("threads: " + std::to_string(requested) + " is not a thread count (0: all the cores this process may use)");
+        throw core::UsageError("threads: " + std::to_string(requested) + " is not a thread count (0: default_thread_count())");
     const int usable = usable_core_count();
     const int threads = requested == 0 ? default_thread_count() : requested;
     if (threads <= usable) return threads;

@@ -52,12 +52,6 @@ inline std::optional<std::int64_t> checked_count(const Vec3i& v, std::int64_t fa
     return n;
 }
 
-/// (K − 1)·d + 1 per axis for kernels and dilations within kMaxAxis (never overflows then).
-inline Vec3i kernel_extent(const Vec3i& kernel, const Vec3i& dilation) noexcept
-{
-    return (kernel - 1) * dilation + 1;
-}
-
 /// Whether every component lies in [low, kMaxAxis].
 inline bool within_axis_limit(const Vec3i& v, std::int64_t low = 1) noexcept
 {
