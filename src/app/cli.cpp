@@ -114,10 +114,10 @@ namespace {
 /// oneDNN (the direct engine) runs on libgomp's OpenMP threads, which by default spin for
 /// milliseconds (300 000 rounds) after every parallel region, on the very cores znn's own thread
 /// pool needs for the next layer; sleeping at once instead (OMP_WAIT_POLICY=passive) makes every
-/// barrier inside a oneDNN call a futex wake-up. So idle OpenMP threads spin 10 000 rounds (at most
-/// 0.3 ms of a core here, against 3-7 ms by default; the pool's own workers spin 0.2 ms) and then
-/// sleep. Measured on 2 cores at 2 threads, in one run: N4 net 135 -> 127 ms and wide 3³ net
-/// 55 -> 47 ms against libgomp's default spin; a 1×1×1 layer 3.0 ms passive, 0.35 ms with the short spin. libgomp reads its environment when it is loaded,
+/// barrier inside a oneDNN call a futex wake-up. So idle OpenMP threads spin 10 000 rounds (about
+/// as long as the pool's own workers spin) and then sleep: the two runtimes hand the cores to each
+/// other quickly and neither keeps them (the measurements: tools/bench/results/README.md, "Suites
+/// and figures"). libgomp reads its environment when it is loaded,
 /// before main(), so the process starts itself again with GOMP_SPINCOUNT set, unless the user set
 /// OMP_WAIT_POLICY or GOMP_SPINCOUNT. If that fails, it runs on as it is. (Tools that follow a
 /// process by wrapping it, such as valgrind, lose it at the restart: set GOMP_SPINCOUNT under them.)

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 #include "znn/config/job_files.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/dist/agree.hpp"
@@ -24,7 +25,9 @@ int run_forward(const std::vector<std::string>& args, Context& context)
                     "writes only its output. Under MPI the ranks share the blocks and write one file. While a\n"
                     "sample runs its output is <output>.partial; after a kill, the same command computes only\n"
                     "the missing blocks (with any rank count). A finished output is not computed again unless\n"
-                    "--overwrite.",
+                    "--overwrite. With --shard I/N it computes only part I of the blocks (a task of a job\n"
+                    "array) and leaves the output file to a run without --shard. SIGTERM, SIGUSR1 or SIGINT\n"
+                    "stops it after the blocks in flight are stored (exit code 75); run it again to continue.",
                     po::options_description("Options"),
                     {}};
     cli.options.add_options()("config,c", po::value<std::string>(), "the job file (.cfg)")(
@@ -32,7 +35,11 @@ int run_forward(const std::vector<std::string>& args, Context& context)
         "range,r", po::value<std::string>(), "sample ids, instead of forward_range (e.g. 1-3,5)")(
         "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
         "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")(
-        "overwrite", po::bool_switch(), "recompute outputs that exist, finished or not");
+        "overwrite", po::bool_switch(), "recompute outputs that exist, finished or not")(
+        "shard", po::value<std::string>(),
+        "I/N: compute only part I (0 to N-1) of every sample's blocks into the shared <output>.partial and "
+        "write no output file; a run without --shard writes it once all N parts are done (a job array: "
+        "slurm/forward-array.sbatch)");
     add_common_options(cli.options);
     cli.positional.add("config", 1);
     const auto vm = parse_command_line(cli, args, context.comm);
@@ -57,10 +64,27 @@ int run_forward(const std::vector<std::string>& args, Context& context)
     log->info("job ", cfg);
     infer::ForwardOptions options;
     options.overwrite = (*vm)["overwrite"].as<bool>();
-    const auto outcomes = infer::run_forward(job, options, {context.comm, pool, plans, *log});
+    if (vm->count("shard")) {
+        const std::string text = (*vm)["shard"].as<std::string>();
+        options.shard = infer::parse_shard(text);
+        if (!options.shard)
+            usage_error("shard", "'" + text + "' is not a shard: give I/N with 0 <= I < N (e.g. 0/8; in a job array, "
+                                 "slurm/forward-array.sbatch passes the task's place in the array)");
+        if (options.overwrite)
+            usage_error("shard", "--overwrite cannot be combined with --shard: the shards of a job share one store, and "
+                                 "one shard would delete the others' blocks (remove the old output first)");
+    }
+    StopSignals signals;
+    const auto outcomes = infer::run_forward(job, options, {context.comm, pool, plans, *log, &signals.flag()});
+    if (!outcomes.empty() && outcomes.back().stopped) {
+        log->info("stopped before the end with every computed block stored; exit code ", kStoppedExitCode, " (run again to continue)");
+        return kStoppedExitCode;
+    }
     for (const infer::SampleOutcome& o : outcomes)
         for (const std::string& path : o.outputs)
-            log->info("  sample ", o.sample, ": ", path);
+            log->info("  sample ", o.sample, ": ", path, o.left_unfinished ? ".partial (" + std::to_string(o.finished) + " of " +
+                                                                                 std::to_string(o.blocks) + " blocks)"
+                                                                           : std::string());
     return 0;
 }
 

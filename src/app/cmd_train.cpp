@@ -22,9 +22,6 @@
 namespace znn::app {
 namespace {
 
-/// Exit code of a run stopped by a signal after its checkpoint (EX_TEMPFAIL: run it again).
-constexpr int kStoppedExitCode = 75;
-
 std::string timestamp()
 {
     const std::time_t now = std::time(nullptr);
@@ -54,7 +51,10 @@ int run_train(const std::vector<std::string>& args, Context& context)
         "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")(
         "loader-threads", po::value<int>()->default_value(1), "background threads making batches")(
         "iterations", po::value<std::int64_t>()->default_value(0),
-        "run at most this many iterations, then checkpoint and exit 75 (0: to Max_iter)");
+        "run at most this many iterations, then checkpoint and exit 75 (0: to Max_iter)")(
+        "signal-lead", po::value<double>()->default_value(0),
+        "seconds between the batch system's stop signal and its kill (the LEAD of sbatch --signal=USR1@LEAD; with "
+        "only SIGTERM, Slurm's KillWait): warns at start when one iteration plus a checkpoint would not fit");
     add_common_options(cli.options);
     cli.positional.add("config", 1);
     const auto vm = parse_command_line(cli, args, context.comm);
@@ -67,6 +67,8 @@ int run_train(const std::vector<std::string>& args, Context& context)
     if (loader_threads < 1 || loader_threads > 64) usage_error("loader-threads", "must be 1 to 64");
     const std::int64_t iterations = (*vm)["iterations"].as<std::int64_t>();
     if (iterations < 0) usage_error("iterations", "must be 0 (up to Max_iter) or more");
+    const double signal_lead = (*vm)["signal-lead"].as<double>();
+    if (!(signal_lead >= 0 && signal_lead < 1e7)) usage_error("signal-lead", "must be 0 (not known) or a number of seconds");
 
     dist::root_decides(context.comm, [&] { config::JobFiles::load(cfg, overrides); });
     const config::JobFiles job = config::JobFiles::load(cfg, overrides);
@@ -80,9 +82,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
         std::ofstream(stem + ".cfg") << c.resolved_text();
         log_file = std::make_shared<std::ofstream>(stem + ".log", std::ios::app);
     }
-    core::Logger::Options log_options;
-    log_options.level = core::parse_log_level((*vm)["log-level"].as<std::string>()).value();
-    log_options.all_ranks = (*vm)["log-all-ranks"].as<bool>();
+    const core::Logger::Options log_options = logger_options(*vm);
     core::Logger log(context.comm.rank(), log_options, [log_file](std::string_view line) {
         const std::string text = std::string(line) + "\n";
         std::fwrite(text.data(), 1, text.size(), stderr);
@@ -99,7 +99,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
     log.info("job ", cfg);
 
     StopSignals signals;
-    train::Trainer trainer(job, {vm->count("seed") ? std::optional<std::string>((*vm)["seed"].as<std::string>()) : std::nullopt, loader_threads, iterations},
+    train::Trainer trainer(job, {vm->count("seed") ? std::optional<std::string>((*vm)["seed"].as<std::string>()) : std::nullopt, loader_threads, iterations, signal_lead},
                            {context.comm, pool, plans, log, &signals.flag()});
     const train::TrainResult result = trainer.run();
     switch (result.outcome) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <span>
@@ -50,12 +51,23 @@ std::optional<po::variables_map> parse_command_line(const CommandLine& cli, cons
     return vm;
 }
 
-std::unique_ptr<core::Logger> make_logger(const po::variables_map& vm, const dist::Comm& comm)
+core::Logger::Options logger_options(const po::variables_map& vm)
 {
     core::Logger::Options options;
     options.level = core::parse_log_level(vm["log-level"].as<std::string>()).value();  // validated when parsed
     options.all_ranks = vm["log-all-ranks"].as<bool>();
-    return std::make_unique<core::Logger>(comm.rank(), options);
+    // Under Slurm a requeued job appends to the same log (%x-%j, --open-mode=append): every line says
+    // which run of the job wrote it.
+    if (std::getenv("SLURM_JOB_ID")) {
+        const char* restarts = std::getenv("SLURM_RESTART_COUNT");
+        options.tag = std::string("restart ") + (restarts && *restarts ? restarts : "0");
+    }
+    return options;
+}
+
+std::unique_ptr<core::Logger> make_logger(const po::variables_map& vm, const dist::Comm& comm)
+{
+    return std::make_unique<core::Logger>(comm.rank(), logger_options(vm));
 }
 
 core::Vec3i parse_vec3_option(const std::string& option, const std::string& text, bool allow_zero)

@@ -49,6 +49,10 @@ void add_common_options(po::options_description& options);
 std::optional<po::variables_map> parse_command_line(const CommandLine& cli, const std::vector<std::string>& args,
                                                     const dist::Comm& comm);
 
+/// The logger's options from --log-level and --log-all-ranks; under Slurm every line also carries
+/// "restart N" ($SLURM_RESTART_COUNT, 0 for the first run of a job).
+core::Logger::Options logger_options(const po::variables_map& vm);
+
 /// The logger configured by the common options.
 std::unique_ptr<core::Logger> make_logger(const po::variables_map& vm, const dist::Comm& comm);
 

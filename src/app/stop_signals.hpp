@@ -6,6 +6,10 @@
 
 namespace znn::app {
 
+/// Exit code of a run stopped by a signal (or by its iteration budget) with its work saved: run the
+/// same command again to continue (EX_TEMPFAIL; the slurm/ scripts requeue on it).
+constexpr int kStoppedExitCode = 75;
+
 /// @brief While alive, SIGTERM, SIGUSR1 and SIGINT set flag() to the signal's number instead of
 /// ending the process; a second SIGINT ends it at once (the default action), so Ctrl-C twice still
 /// quits. The previous handlers come back on destruction. A signal handler can only reach

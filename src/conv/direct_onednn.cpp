@@ -1,7 +1,7 @@
 // The direct convolution engine, built on oneDNN (Debian's libdnnl, the library PyTorch uses).
 //
-// oneDNN JIT-compiles kernels for the CPU it runs on (AVX2, AVX-512, ...) and reaches 75-80% of the
-// FMA peak on 3³ layers, several times what a portable hand-written kernel did here; see README,
+// oneDNN JIT-compiles kernels for the CPU it runs on (AVX2, AVX-512, ...) and comes close to the
+// FMA peak on 3³ layers, several times what a portable hand-written kernel did; see README,
 // "Dependencies". Its kernels want channel-blocked layouts, so the engine reorders our planar
 // (c, z, y, x) tensors into the layout oneDNN chose and back, keeps the reordered input of the last
 // forward pass for the weight gradient, and reorders the weights once per weight version.
@@ -66,8 +66,8 @@ public:
         w_plain_ = memory::desc(dims5(p.out_channels, p.in_channels, p.kernel), memory::data_type::f32, Tag::oidhw);
         const auto prop = context.usage == Usage::Training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
         // 1×1×1 kernels on the planar layouts themselves: oneDNN runs them as one matrix product
-        // (gemm:jit) with no reorders, 3.4× faster than its blocked 1×1 kernel plus the reorders
-        // (120 → 3 maps over 24³, one thread: 0.56-0.62 against 2.0-2.1 ms).
+        // (gemm:jit) with no reorders, several times faster than its blocked 1×1 kernel plus the
+        // reorders around it.
         const bool plain = p.kernel.product() == 1;
         const memory::desc src_md = plain ? src_plain_ : any(src_plain_.dims());
         const memory::desc dst_md = plain ? dst_plain_ : any(dst_plain_.dims());

@@ -675,9 +675,9 @@ private:
         // tiles one thread adds up. Groups are made small enough for every thread to get several. An
         // item spans every image and phase of its maps when there are enough groups: with dilation,
         // the phases of one map interleave voxel by voxel, and two threads on neighbouring phases of
-        // the same maps would share every cache line they write (measured: this step's time 3.0 ms,
-        // 6-11.6 ms in runs where the threads fell into step). With few maps, an item is one image and
-        // phase of a group.
+        // the same maps would share every cache line they write (measured: this step took two to four
+        // times as long in runs where the threads fell into step). With few maps, an item is one image
+        // and phase of a group.
         const std::int64_t images = t_.batch * t_.phases;
         const std::int64_t threads = threads_.threads();
         // Maps per group: about fin / (4·threads), rounded down to a multiple of the maps that fill

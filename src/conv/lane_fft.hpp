@@ -6,7 +6,7 @@
 // per step, and stores every spectrum "block-major" (kLanes frequencies per block, real parts then
 // imaginary parts) for its per-frequency products. Debian's FFTW has no AVX-512/FMA codelets and
 // writes interleaved complex, so each FFTW transform was followed by a reshuffle into blocks; the
-// two together cost 54% of a training step of a 40 → 40, 7³ layer (perf). Here every butterfly
+// two together took half of a training step of a 40 → 40, 7³ layer (perf). Here every butterfly
 // works on whole registers (lane g = volume g), lines are transformed in L1, and the spectra leave
 // in block layout through in-register transposes. FFTW is the reference these transforms are tested
 // against; it is faster only for volumes whose 16-lane batch outgrows L2 (64³), which the engine's

@@ -66,14 +66,13 @@ void Logger::write(LogLevel level, std::string_view message)
 {
     if (!enabled(level)) return;
     std::string line;
-    if (options_.timestamps || options_.all_ranks) {
-        line += '[';
-        if (options_.timestamps) line += clock_time();
-        if (options_.all_ranks) {
-            if (options_.timestamps) line += ' ';
-            line += 'r' + std::to_string(rank_);
-        }
-        line += "] ";
+    if (options_.timestamps || options_.all_ranks || !options_.tag.empty()) {
+        std::string inside;
+        auto add = [&inside](const std::string& word) { inside += (inside.empty() ? "" : " ") + word; };
+        if (options_.timestamps) add(clock_time());
+        if (!options_.tag.empty()) add(options_.tag);
+        if (options_.all_ranks) add('r' + std::to_string(rank_));
+        line += '[' + inside + "] ";
     }
     if (level == LogLevel::Error) line += "error: ";
     if (level == LogLevel::Warn) line += "warning: ";

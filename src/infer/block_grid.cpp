@@ -1,6 +1,7 @@
 #include "znn/infer/block_grid.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "znn/core/error.hpp"
 
@@ -33,6 +34,29 @@ Block BlockGrid::block(std::int64_t index) const
         b.input.size[a] = block_[a] + fov_[a] - 1;
     }
     return b;
+}
+
+std::pair<std::int64_t, std::int64_t> shard_blocks(std::int64_t blocks, const Shard& shard)
+{
+    ZNN_CHECK(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count, "shard_blocks: bad shard");
+    // blocks * index < 2^56 * 2^31 would overflow: split the quotient and the remainder.
+    const std::int64_t q = blocks / shard.count, r = blocks % shard.count;
+    auto start = [&](std::int64_t i) { return i * q + std::min(i, r); };
+    return {start(shard.index), start(shard.index + 1)};
+}
+
+std::optional<Shard> parse_shard(std::string_view text)
+{
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto number = [](std::string_view part, std::int64_t& out) {
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+        return !part.empty() && ec == std::errc() && end == part.data() + part.size();
+    };
+    Shard s;
+    if (!number(text.substr(0, slash), s.index) || !number(text.substr(slash + 1), s.count)) return std::nullopt;
+    if (s.count < 1 || s.count > (std::int64_t(1) << 31) || s.index < 0 || s.index >= s.count) return std::nullopt;
+    return s;
 }
 
 }  // namespace znn::infer

@@ -102,7 +102,8 @@ BlockStore::BlockStore(BlockStore&& o) noexcept
       chunk_address_(std::move(o.chunk_address_)),
       record_address_(o.record_address_),
       record_(std::move(o.record_)),
-      fd_(std::exchange(o.fd_, -1))
+      fd_(std::exchange(o.fd_, -1)),
+      created_(o.created_)
 {
 }
 
@@ -118,6 +119,7 @@ BlockStore& BlockStore::operator=(BlockStore&& o) noexcept
     std::swap(record_address_, o.record_address_);
     std::swap(record_, o.record_);
     std::swap(fd_, o.fd_);
+    std::swap(created_, o.created_);
     return *this;
 }
 
@@ -129,6 +131,7 @@ BlockStore::~BlockStore()
 BlockStore BlockStore::create(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,
                               const Attributes& attributes, const dist::Comm& comm, const NumericAttributes& numeric)
 {
+    int created = 0;
     dist::root_decides(comm, [&] {
         io::AtomicFile out(path);
         {
@@ -156,9 +159,10 @@ BlockStore BlockStore::create(const std::string& path, const BlockGrid& grid, st
             for (const auto& [name, value] : attributes) f.set_attribute(name, value);
             f.close();
         }
-        out.commit();
+        created = out.commit_if_absent() ? 1 : 0;  // another job (a shard of a job array) may have come first
     });
-    return open(
+    created = comm.broadcast_value(created);
+    BlockStore store = open(
         path, grid, channels, type,
         [&] {
             std::vector<std::string> names;
@@ -167,6 +171,8 @@ BlockStore BlockStore::create(const std::string& path, const BlockGrid& grid, st
             return names;
         }(),
         comm);
+    store.created_ = created != 0;
+    return store;
 }
 
 BlockStore BlockStore::open(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,

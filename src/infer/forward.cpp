@@ -585,15 +585,28 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         resume = comm_.broadcast_value<int>(resume ? 1 : 0) != 0;
         stores.push_back(resume ? BlockStore::open(partial, grid, channels, type_, names, comm_)
                                 : BlockStore::create(partial, grid, channels, type_, attributes, comm_, geometry));
+        // Another run created the store first (concurrent shards): its blocks were, or are being,
+        // computed with its plan, so this run takes that plan too.
+        const auto stored = stores.back().attributes().find(kPlan);
+        if (!stores.back().created() && stored != stores.back().attributes().end() && stored->second != plan_text_) {
+            log_.info("sample ", s.id, ": ", partial, " was created by another run: using its convolution plan");
+            make_network(stored->second);
+        }
     }
-    // A block is to do if any output misses it.
+    // A block is to do if any output misses it (and, for a shard, it is the shard's).
+    const auto [first, last] = options_.shard ? shard_blocks(grid.count(), *options_.shard)
+                                              : std::pair<std::int64_t, std::int64_t>{0, grid.count()};
     std::set<std::int64_t> todo_set;
     for (const BlockStore& st : stores)
         for (const std::int64_t i : st.missing())
-            todo_set.insert(i);
+            if (i >= first && i < last) todo_set.insert(i);
     const std::vector<std::int64_t> todo(todo_set.begin(), todo_set.end());
-    const std::int64_t already = grid.count() - static_cast<std::int64_t>(todo.size());
-    log_.info("sample ", s.id, ": output ", core::to_string(s.output), " in ", grid.count(), " blocks (",
+    const std::int64_t already = (last - first) - static_cast<std::int64_t>(todo.size());
+    const std::string part = options_.shard ? "shard " + std::to_string(options_.shard->index) + "/" +
+                                                  std::to_string(options_.shard->count) + ": blocks " +
+                                                  std::to_string(first) + "-" + std::to_string(last - 1) + " of "
+                                            : std::string();
+    log_.info("sample ", s.id, ": output ", core::to_string(s.output), " in ", part, grid.count(), " blocks (",
               core::to_string(grid.blocks()), ")",
               already > 0 ? ", " + std::to_string(already) + " finished before" : std::string(), "; ", todo.size(),
               " to compute on ", comm_.size(), " rank(s)");
@@ -614,6 +627,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         const std::int64_t n = static_cast<std::int64_t>(todo.size());
         const std::int64_t line_every = std::max<std::int64_t>(1, n / 20);
         auto take = [&]() -> std::optional<Block> {
+            if (r_.stop_signal && r_.stop_signal->load() != 0) return std::nullopt;  // asked to stop: no new block
             const std::int64_t k = counter.next();
             if (k >= n) return std::nullopt;
             if (comm_.is_root() && k > 0 && (k % line_every == 0 || since(last_line) > 30)) {
@@ -674,6 +688,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         }
         if (writing.valid()) writing.get();
         outcome.computed = comm_.sum(computed);
+        outcome.stopped = comm_.max(r_.stop_signal ? r_.stop_signal->load() : 0);
         comm_.barrier();
         outcome.blocks_seconds = since(loop_start);
     }
@@ -681,6 +696,19 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
     log_.debug("resident memory after the blocks: ", core::bytes_text(double(core::resident_bytes())), ", peak ",
                core::bytes_text(double(core::peak_resident_bytes())));
     const auto finish_start = Clock::now();
+    if (options_.shard || outcome.stopped) {
+        // What every shard has stored so far, read again from the files.
+        std::int64_t finished = grid.count();
+        std::size_t k = 0;
+        for (const auto& [node, path] : s.outputs)
+            finished = std::min(finished, BlockStore::open(stores[k++].path(), grid, spec_->node(node)->size, type_, {}, comm_)
+                                              .finished_count());
+        outcome.finished = finished;
+        outcome.left_unfinished = true;
+        outcome.seconds = since(start);
+        outcome.peak_memory = comm_.max(core::peak_resident_bytes());
+        return outcome;
+    }
 
     // The output files, from the stores (collective).
     io::Hdf5WriteOptions hdf5;
@@ -742,8 +770,20 @@ std::vector<SampleOutcome> ForwardRun::run()
             continue;
         }
         outcomes.push_back(run_sample(s));
-        write_tiffs(s, true);
         const SampleOutcome& o = outcomes.back();
+        if (o.stopped) {
+            log_.info("sample ", s.id, ": stopped on request (signal ", o.stopped, ") after ", o.computed, " block(s); the store holds ",
+                      o.finished, " of ", o.blocks, " blocks; the same command continues");
+            break;
+        }
+        if (o.left_unfinished) {
+            log_.info("sample ", s.id, ": ", o.computed, " block(s) of this shard computed in ", duration_text(o.seconds), ", ",
+                      o.voxels_per_second / 1e6, " Mvoxel/s; the store holds ", o.finished, " of ", o.blocks, " blocks",
+                      o.finished == o.blocks ? ": every shard is done; run znn forward without --shard to write the output"
+                                             : "; the output is written by a run without --shard once every shard is done");
+            continue;
+        }
+        write_tiffs(s, true);
         std::ostringstream split;
         split.precision(4);
         split << " (statistics " << o.statistics_seconds << " s, blocks " << o.blocks_seconds << " s, output file "

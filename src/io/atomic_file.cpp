@@ -206,4 +206,25 @@ void AtomicFile::commit()
     committed_ = true;
 }
 
+bool AtomicFile::commit_if_absent()
+{
+    comm_.barrier();  // every rank has closed the temporary file
+    std::string error;
+    int created = 0;
+    if (comm_.is_root()) {
+        fsync_path(temp_path_, O_RDONLY);
+        if (::link(temp_path_.c_str(), final_path_.c_str()) == 0) {
+            created = 1;
+            fsync_path(directory_of(final_path_), O_RDONLY | O_DIRECTORY);
+        } else if (errno != EEXIST) {
+            error = "cannot link the temporary file " + temp_path_ + " into place: " + std::strerror(errno);
+        }
+        std::remove(temp_path_.c_str());
+    }
+    comm_.broadcast(error);
+    if (!error.empty()) throw core::IoError(error).at(final_path_);
+    committed_ = true;  // the temporary file is gone either way
+    return comm_.broadcast_value(created) != 0;
+}
+
 }  // namespace znn::io

@@ -39,7 +39,7 @@ std::string TrainerState::text() const
                std::string t;
                for (const double v : window_sums) t += " " + exact(v);
                return t;
-           }() + "\n";
+           }() + "\ncheckpoint_seconds " + exact(checkpoint_seconds) + "\n";
 }
 
 TrainerState TrainerState::parse(const std::string& text, const std::string& where)
@@ -62,7 +62,10 @@ TrainerState TrainerState::parse(const std::string& text, const std::string& whe
         else if (key == "batch_size") ok = bool(in >> s.batch_size);
         else if (key == "window_iterations") ok = bool(in >> s.window_iterations);
         else if (key == "window_seconds") ok = bool(in >> s.window_seconds);
-        else if (key == "window_sums") {
+        else if (key == "checkpoint_seconds") {
+            if (!(in >> s.checkpoint_seconds)) throw core::InputError("malformed trainer state line '" + line + "'").at(where);
+            continue;  // newer than the 7 keys every checkpoint has
+        } else if (key == "window_sums") {
             for (double v; in >> v;) s.window_sums.push_back(v);
             continue;
         } else continue;  // a later version's key

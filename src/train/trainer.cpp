@@ -76,6 +76,7 @@ struct Trainer::Impl {
     const graph::NetShapes& shapes() const { return *shapes_; }
     std::vector<std::string> inputs, outputs;
     bool write_files = true;  // false for is_check
+    bool lead_checked = false;  // the signal lead compared with a measured iteration
     std::int64_t batch = 1;
     std::int64_t patch_voxels = 1;  // of train_outsz: the original's ps
     Cost cost = Cost::Softmax;
@@ -344,6 +345,10 @@ struct Trainer::Impl {
         if (!c.is_check) {
             rewrite_curve_file();
             if (how != Start::Resumed) write_checkpoint_file(files.init(), false);
+            const double per_iteration = state.window_iterations > 0 ? state.window_seconds / double(state.window_iterations)
+                                         : state.iteration > 0      ? state.elapsed / double(state.iteration)
+                                                                    : 0;
+            lead_checked = check_signal_lead(per_iteration);
         }
     }
 
@@ -533,7 +538,28 @@ struct Trainer::Impl {
             train::write_checkpoint(path, content);
             if (publish) io::publish_copy(path, files.current());
         });
-        log.debug("wrote ", path, " in ", fixed(since(t), 3), " s");
+        state.checkpoint_seconds = since(t);
+        log.debug("wrote ", path, " in ", fixed(state.checkpoint_seconds, 3), " s");
+    }
+
+    /// Compares the batch system's signal lead (TrainOptions::signal_lead) with what a stop takes: the
+    /// iteration under way, then a checkpoint, plus a margin for the all-reduce that agrees on the
+    /// stop and for the batch system's own delays. `iteration_seconds` 0: not measured yet. Returns
+    /// whether a verdict with a measured iteration was given.
+    bool check_signal_lead(double iteration_seconds)
+    {
+        if (options.signal_lead <= 0 || !write_files) return true;
+        constexpr double kMarginSeconds = 30;
+        const double need = iteration_seconds + state.checkpoint_seconds + kMarginSeconds;
+        const std::string parts = "one iteration " + (iteration_seconds > 0 ? fixed(iteration_seconds, 2) + " s" : std::string("(not measured yet)")) +
+                                  " + a checkpoint " + fixed(state.checkpoint_seconds, 2) + " s + " + fixed(kMarginSeconds, 0) + " s margin";
+        if (options.signal_lead < need)
+            log.warn("the stop signal comes ", fixed(options.signal_lead, 0), " s before the kill, but a stop needs about ", fixed(need, 0), " s (", parts,
+                     "): the job may be killed before its checkpoint is written; ask for an earlier signal (sbatch --signal=USR1@",
+                     static_cast<long long>(std::ceil(2 * need)), ")");
+        else if (iteration_seconds > 0)
+            log.info("stop signal lead ", fixed(options.signal_lead, 0), " s: enough (", parts, ")");
+        return iteration_seconds > 0;
     }
 
     void check_ranks_agree(std::int64_t iteration)
@@ -702,6 +728,7 @@ struct Trainer::Impl {
                 log.debug("iteration ", it, ": every patch's MALIS weights are 0 (fewer than 2 non-boundary voxels): no update");
             const auto t6 = Clock::now();
             if (it == first) loop_start = t6;  // the loop's time from the second iteration: the first warms up
+            if (!lead_checked && it == first + 1) lead_checked = check_signal_lead(std::chrono::duration<double>(t6 - t0).count());
             state.iteration = it;
             state.eta = rate;
             const double step = std::chrono::duration<double>(t6 - t0).count();

@@ -426,7 +426,7 @@ TEST(ConvSelector, TimesOnceRemembersAndReloadsChoices)
     fft::PlanCache plans(fft::PlanRigor::Estimate);
     const ConvContext ctx{pool, plans};
     std::vector<std::string> lines;
-    core::Logger log(0, {core::LogLevel::Info, false, false}, [&](std::string_view l) { lines.emplace_back(l); });
+    core::Logger log(0, {core::LogLevel::Info, false, false, {}}, [&](std::string_view l) { lines.emplace_back(l); });
     ConvSelector selector(ctx, &log);
     const ConvProblem big_kernel{1, 8, 8, {18, 18, 18}, {7, 7, 7}, {1, 1, 1}};
     const ConvProblem channel_mix{1, 8, 8, {6, 6, 6}, {1, 1, 1}, {1, 1, 1}};

@@ -21,7 +21,7 @@ struct Captured {
 TEST(Logger, FiltersByLevelAndFormatsLines)
 {
     Captured out;
-    Logger log(0, {LogLevel::Info, false, false}, out.sink());
+    Logger log(0, {LogLevel::Info, false, false, {}}, out.sink());
     log.debug("hidden");
     log.info("conv3: fft ", 4.1, " ms");
     log.warn("slow");
@@ -36,10 +36,10 @@ TEST(Logger, FiltersByLevelAndFormatsLines)
 TEST(Logger, OnlyRankZeroPrintsUnlessAllRanks)
 {
     Captured out;
-    Logger quiet(1, {LogLevel::Trace, false, false}, out.sink());
+    Logger quiet(1, {LogLevel::Trace, false, false, {}}, out.sink());
     quiet.info("not printed");
     EXPECT_TRUE(out.lines.empty());
-    Logger loud(1, {LogLevel::Trace, true, false}, out.sink());
+    Logger loud(1, {LogLevel::Trace, true, false, {}}, out.sink());
     loud.info("printed");
     loud.trace("detail");
     ASSERT_EQ(out.lines.size(), 2u);
@@ -50,7 +50,7 @@ TEST(Logger, OnlyRankZeroPrintsUnlessAllRanks)
 TEST(Logger, TimestampsAndWholeLinesFromManyThreads)
 {
     Captured out;
-    Logger log(0, {LogLevel::Info, false, true}, out.sink());
+    Logger log(0, {LogLevel::Info, false, true, {}}, out.sink());
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&log, t] {
@@ -65,6 +65,19 @@ TEST(Logger, TimestampsAndWholeLinesFromManyThreads)
         EXPECT_NE(l.find("thread "), std::string::npos);
     }
     EXPECT_FALSE(Logger::silent().enabled(LogLevel::Error));
+}
+
+TEST(Logger, TagComesAfterTheTimeAndBeforeTheRank)
+{
+    Captured out;
+    Logger log(1, {LogLevel::Info, true, true, "restart 2"}, out.sink());
+    log.info("x");
+    Logger untimed(0, {LogLevel::Info, false, false, "restart 0"}, out.sink());
+    untimed.warn("y");
+    ASSERT_EQ(out.lines.size(), 2u);
+    EXPECT_EQ(out.lines[0].substr(0, 1), "[");
+    EXPECT_EQ(out.lines[0].substr(9), " restart 2 r1] x") << out.lines[0];
+    EXPECT_EQ(out.lines[1], "[restart 0] warning: y");
 }
 
 TEST(Logger, ParsesLevelNames)

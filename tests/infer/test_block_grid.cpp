@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "znn/core/error.hpp"
@@ -88,6 +89,38 @@ TEST(BlockGrid, RejectsBlocksLargerThanTheOutput)
 {
     EXPECT_THROW(BlockGrid({1, 10, 10}, {1, 11, 10}, {1, 1, 1}), core::UsageError);
     EXPECT_THROW(BlockGrid({1, 10, 10}, {0, 5, 5}, {1, 1, 1}), core::UsageError);
+}
+
+TEST(Shard, ShardsTileTheGridInOrderWithSizesWithinOne)
+{
+    for (const std::int64_t blocks : {1, 2, 7, 64, 1000003})
+        for (const std::int64_t count : {1, 2, 3, 8, 13, 64}) {
+            std::int64_t next = 0, smallest = blocks, largest = 0;
+            for (std::int64_t i = 0; i < count; ++i) {
+                const auto [first, last] = infer::shard_blocks(blocks, {i, count});
+                ASSERT_EQ(first, next) << blocks << " blocks, shard " << i << "/" << count;
+                ASSERT_LE(first, last);
+                smallest = std::min(smallest, last - first);
+                largest = std::max(largest, last - first);
+                next = last;
+            }
+            EXPECT_EQ(next, blocks);
+            EXPECT_LE(largest - smallest, 1);
+        }
+    // Past what blocks * index in 64 bits could hold.
+    const std::int64_t huge = std::int64_t(1) << 56, n = std::int64_t(1) << 31;
+    EXPECT_EQ(infer::shard_blocks(huge, {n - 1, n}).second, huge);
+    EXPECT_EQ(infer::shard_blocks(huge, {1, n}).first, huge / n);
+}
+
+TEST(Shard, ParsesIndexOverCount)
+{
+    const auto s = infer::parse_shard("3/8");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->index, 3);
+    EXPECT_EQ(s->count, 8);
+    for (const char* bad : {"", "3", "8/8", "-1/8", "1/0", "1/", "/4", "a/4", "1/4x", "1 /4", "0/4294967296"})
+        EXPECT_FALSE(infer::parse_shard(bad)) << bad;
 }
 
 TEST(OutputChunk, DividesTheBlock)

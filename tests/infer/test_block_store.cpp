@@ -126,6 +126,30 @@ TEST(BlockStore, RecordsFinishedBlocksAndAssemblesTheOutput)
     }
 }
 
+TEST(BlockStore, ASecondCreateOpensTheFirstStoreAndKeepsItsBlocksAndPlan)
+{
+    const dist::Comm comm = world();
+    test::TempDir dir(comm);
+    const BlockGrid grid({2, 8, 8}, {2, 4, 4}, {1, 3, 3});
+    const std::string path = dir.file("out.h5.partial");
+    const infer::Attributes first{{"znn_conv", "plan of the first shard"}}, second{{"znn_conv", "plan of the second"}};
+    BlockStore a = BlockStore::create(path, grid, 1, OutputType::Float32, first, comm);
+    EXPECT_TRUE(a.created());
+    if (comm.is_root()) a.write_block(grid.block(1), window_of(grid.block(1), 1).cview());
+    comm.barrier();
+    BlockStore b = BlockStore::create(path, grid, 1, OutputType::Float32, second, comm);  // a shard that came second
+    EXPECT_FALSE(b.created());
+    EXPECT_EQ(b.attributes(), first);
+    EXPECT_EQ(b.finished_count(), 1);
+    EXPECT_EQ(b.missing(), (std::vector<std::int64_t>{0, 2, 3}));
+    comm.barrier();
+    if (comm.is_root()) {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+        EXPECT_EQ(names, std::vector<std::string>{"out.h5.partial"});  // no temporary left
+    }
+}
+
 TEST(BlockStore, QuantisesToUint8)
 {
     const dist::Comm comm = world();

@@ -131,6 +131,38 @@ kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 expect 0 "finished before; .* to compute on 2 rank" "${mpi[@]}" "$znn" forward "${long[@]}" --set output_prefix=kill2/out
 same long/out_sample1_output.h5 kill2/out_sample1_output.h5
 
+# ---- SIGUSR1 / SIGTERM: the blocks in flight are stored, exit 75, the same command finishes ---------
+for sig in USR1 TERM; do
+    "$znn" forward "${long[@]}" --set output_prefix=sig$sig/out >sig$sig.log 2>&1 &
+    pid=$!
+    wait_for sig$sig/out_sample1_output.h5.partial
+    for _ in $(seq 600); do [ "$(finished_blocks sig$sig/out_sample1_output.h5.partial)" -ge 3 ] && break; sleep 0.05; done
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    [ "$rc" -eq 75 ] && grep -q "stopped on request (signal" sig$sig.log && ok "SIG$sig: exit 75, stopped" ||
+        fail "SIG$sig: exit $rc, expected 75 with 'stopped on request' ($(tail -n 2 sig$sig.log))"
+    [ -e sig$sig/out_sample1_output.h5 ] && fail "SIG$sig: an output file was written for an unfinished sample"
+    left=$(finished_blocks sig$sig/out_sample1_output.h5.partial)
+    [ "$left" -ge 3 ] && [ "$left" -lt 4096 ] && ok "SIG$sig: the store holds $left of 4096 blocks" || fail "SIG$sig: the store holds $left blocks"
+    expect 0 "finished before" "$znn" forward "${long[@]}" --set output_prefix=sig$sig/out
+    same long/out_sample1_output.h5 sig$sig/out_sample1_output.h5
+done
+
+# ---- shards: disjoint parts into one store, then a run without --shard writes the output ----------
+expect 0 "shard 0/3: blocks 0-1365 of 4096 blocks.*1366 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 0/3
+[ -e shard/out_sample1_output.h5 ] && fail "a shard wrote the output file" || ok "a shard leaves the output file to the final run"
+expect 0 "the store holds 2731 of 4096 blocks" "${mpi[@]}" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 2/3
+expect 0 "every shard is done" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 1/3
+expect 0 "4096 finished before; 0 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out
+same long/out_sample1_output.h5 shard/out_sample1_output.h5
+expect 0 "finished before" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 1/3
+for bad in 3/3 -1/3 1 x/2 1/0; do
+    expect 2 "is not a shard" "$znn" forward "${long[@]}" --set output_prefix=shardbad/out --shard "$bad"
+done
+expect 2 "cannot be combined with --shard" "$znn" forward "${long[@]}" --set output_prefix=shardbad/out --shard 0/2 --overwrite
+[ -e shardbad ] && fail "a refused shard left files" || ok "refused shards wrote nothing"
+
 # ---- voxel size and offset carried over (CREMI's resolution and offset, in nm) --------------------
 "$py" -c "
 import h5py

@@ -106,6 +106,22 @@ TEST(AtomicFile, CommitRenamesAndAbandonRemoves)
     EXPECT_THROW(AtomicFile f(dir.path()), core::InputError);  // a directory
 }
 
+TEST(AtomicFile, CommitIfAbsentNeverReplacesAnotherWritersFile)
+{
+    test::TempDir dir;
+    const std::string target = dir.file("store.h5");
+    AtomicFile first(target), second(target);  // two writers of one name, as concurrent shards are
+    std::ofstream(first.temp_path()) << "first";
+    std::ofstream(second.temp_path()) << "second";
+    EXPECT_TRUE(first.commit_if_absent());
+    EXPECT_FALSE(second.commit_if_absent());
+    std::ifstream in(target);
+    std::string content;
+    in >> content;
+    EXPECT_EQ(content, "first");
+    EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"store.h5"}));  // both temporaries gone
+}
+
 TEST(VolumeIoParallel, CollectiveReadGivesEachRankItsBox)
 {
     const dist::Comm world = dist::Comm::world();

@@ -6,7 +6,7 @@ usage: compare_networks.py A.h5 B.h5 [--tolerance T] [--ignore-config]
 Every dataset must exist in both, with the same shape, dtype and values: bit for bit by default,
 or within a relative tolerance T (|a - b| <= T * max(1, |b|)). What measures time, not training,
 is skipped: the learning curve's seconds per iteration, voxels per second and elapsed seconds, and
-the `elapsed` line of the trainer state; with --ignore-config also the resolved configuration
+the `elapsed`, `window_seconds` and `checkpoint_seconds` lines of the trainer state; with --ignore-config also the resolved configuration
 (`znn_config`, which names the files of the run) and the build. Exit 0 when equal, 1 (with the
 first differences) otherwise.
 """
@@ -22,7 +22,7 @@ TIMING_DATASETS = (
     "/processing/znn/train/znn_state/curve/test/elapsed",
     "/processing/znn/train/znn_state/curve/train/voxels_per_second",
 )
-TIMING_TRAINER_KEYS = ("elapsed", "window_seconds")
+TIMING_TRAINER_KEYS = ("elapsed", "window_seconds", "checkpoint_seconds")
 
 
 def datasets(f):

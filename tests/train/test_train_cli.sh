@@ -70,6 +70,13 @@ expect 0 "^phase,iteration,cost" head -1 ref/net_curve.csv
 expect 0 "done" "$znn" train -c job.cfg --set train_net_prefix=again/net --set "$plan"
 same ref/net_60.h5 again/net_60.h5
 expect 75 "stopped at iteration 25 after the 25 iteration" "$znn" train -c job.cfg --set train_net_prefix=cut/net --set "$plan" --iterations 25
+# The signal's lead against one iteration plus a checkpoint plus 30 s: too short warns, long enough says so;
+# a resumed run knows both figures from its checkpoint at once.
+expect 75 "warning: the stop signal comes 5 s before the kill, but a stop needs about 3[0-9] s" \
+    "$znn" train -c job.cfg --set train_net_prefix=lead/net --set "$plan" --iterations 3 --signal-lead 5
+expect 75 "stop signal lead 600 s: enough \(one iteration [0-9.]+ s \+ a checkpoint [0-9.]+ s \+ 30 s margin\)" \
+    "$znn" train -c job.cfg --set train_net_prefix=lead/net --set "$plan" --iterations 1 --signal-lead 600
+expect 2 "signal-lead" "$znn" train -c job.cfg --set train_net_prefix=lead/net --signal-lead -3
 expect 0 "resumed from .*cut/net_current.h5 at iteration 25" "$znn" train -c job.cfg --set train_net_prefix=cut/net --set "$plan"
 same ref/net_40.h5 cut/net_40.h5
 same ref/net_60.h5 cut/net_60.h5

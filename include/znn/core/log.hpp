@@ -41,6 +41,7 @@ public:
         LogLevel level = LogLevel::Info;
         bool all_ranks = false;  ///< print on every rank (lines prefixed with the rank), not only rank 0
         bool timestamps = true;  ///< prefix lines with the wall-clock time
+        std::string tag;         ///< a word or two every line carries after the time (e.g. "restart 1")
     };
 
     /// A logger for `rank` writing to stderr.

@@ -22,6 +22,9 @@
 /// @endcode
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
 
 #include "znn/core/vec3.hpp"
 
@@ -61,5 +64,19 @@ public:
 private:
     Vec3i output_, block_, fov_, blocks_;
 };
+
+/// @brief One of `count` disjoint parts of every sample's grid (a task of a job array).
+struct Shard {
+    std::int64_t index = 0;  ///< 0 .. count - 1
+    std::int64_t count = 1;
+};
+
+/// The blocks [first, last) of a grid of `blocks` blocks that `shard` computes: contiguous runs of
+/// blocks in grid order, sizes differing by at most one, together the whole grid. Depends only on
+/// the grid and the shard, never on ranks or on which shards ran before.
+std::pair<std::int64_t, std::int64_t> shard_blocks(std::int64_t blocks, const Shard& shard);
+
+/// Parses "i/N" (0 <= i < N <= 2^31); nullopt otherwise.
+std::optional<Shard> parse_shard(std::string_view text);
 
 }  // namespace znn::infer

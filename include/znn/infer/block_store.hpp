@@ -49,9 +49,10 @@ enum class OutputType {
 
 class BlockStore {
 public:
-    /// Creates a new store at `path` for `grid` and `channels` channels, replacing any file there, with
-    /// `attributes` on the root and on /main and `numeric` on /main. Collective (rank 0 writes it,
-    /// every rank then opens it).
+    /// Creates a new store at `path` for `grid` and `channels` channels, with `attributes` on the root
+    /// and on /main and `numeric` on /main. Never replaces a file there: when another process created
+    /// `path` first (the shards of a job array start together), that store is opened instead, as
+    /// open() would, and created() is false. Collective (rank 0 writes it, every rank then opens it).
     static BlockStore create(const std::string& path, const BlockGrid& grid, std::int64_t channels, OutputType type,
                              const Attributes& attributes, const dist::Comm& comm, const NumericAttributes& numeric = {});
     /// Opens the existing store at `path`, reading the attributes named `names`. Collective. InputError
@@ -67,6 +68,8 @@ public:
 
     const std::string& path() const noexcept { return path_; }
     const Attributes& attributes() const noexcept { return attributes_; }
+    /// Whether create() made this store (false: it was opened, or another process created it first).
+    bool created() const noexcept { return created_; }
     /// The blocks not yet recorded finished (as of open or create, plus this process's writes), in order.
     std::vector<std::int64_t> missing() const;
     std::int64_t finished_count() const;
@@ -99,6 +102,7 @@ private:
     std::int64_t record_address_ = 0;
     std::vector<std::uint64_t> record_;
     int fd_ = -1;
+    bool created_ = false;
 };
 
 /// The chunk shape of an output written in blocks of `block`: per axis a divisor of the block of at

@@ -22,7 +22,10 @@
 ///     its provenance (network file and its hash, resolved configuration, version, voxel size and
 ///     offset of the input when it has them); optionally one TIFF per channel.
 /// While the sample runs, its output is `<output>.partial` (the store); killed at any moment, the same
-/// command computes only the blocks the store does not record as finished, with any rank count. The
+/// command computes only the blocks the store does not record as finished, with any rank count.
+/// With a shard (ForwardOptions::shard), a run computes only its part of the blocks into the same
+/// store, which the first of concurrent shards creates (never replacing another's), and adopts that
+/// store's convolution plan; a run without a shard then writes the output. The
 /// store records a hash of the network file and of everything that decides the output (the
 /// identity); resuming with another network or configuration is an error.
 ///
@@ -42,12 +45,16 @@
 #include "znn/core/parallel_for.hpp"
 #include "znn/dist/comm.hpp"
 #include "znn/fft/plan_cache.hpp"
+#include "znn/infer/block_grid.hpp"
 
 namespace znn::infer {
 
 /// @brief What the command line adds to the job.
 struct ForwardOptions {
     bool overwrite = false;  ///< recompute outputs that exist (finished or not)
+    /// Compute only this part of every sample's blocks (shard_blocks) into the shared store, and
+    /// leave the output file to a run without a shard (which finds every block done and writes it).
+    std::optional<Shard> shard;
 };
 
 /// @brief What a run uses (owned by the caller).
@@ -56,6 +63,9 @@ struct ForwardResources {
     core::ParallelFor& threads;
     fft::PlanCache& plans;
     core::Logger& log;
+    /// Set (to the signal's number) when the process was asked to stop: each rank takes no further
+    /// block, the blocks in flight are stored, and the sample is left unfinished (SampleOutcome::stopped).
+    const std::atomic<int>* stop_signal = nullptr;
 };
 
 /// @brief What happened to one sample.
@@ -65,6 +75,9 @@ struct SampleOutcome {
     std::int64_t blocks = 0;           ///< in the grid
     std::int64_t computed = 0;         ///< by all ranks in this run
     bool already_done = false;
+    bool left_unfinished = false;      ///< a shard's run, or a stop: its blocks are stored, the output file is not written
+    int stopped = 0;                   ///< the stop signal (any rank's) that ended this run early, or 0
+    std::int64_t finished = 0;         ///< blocks the store records finished after this run
     double seconds = 0;             ///< the whole sample: statistics, blocks, output file
     double statistics_seconds = 0;  ///< the pass over the inputs for preprocessing
     double blocks_seconds = 0;      ///< computing and storing the blocks

@@ -41,6 +41,12 @@ public:
     /// closed on every rank before. Collective over comm. Throws IoError if the rename fails.
     void commit();
 
+    /// As commit(), but never replaces a file already at the final path: the temporary file is hard
+    /// linked there (which fails when the name exists, on every POSIX filesystem including NFS and
+    /// Lustre) and then removed. Returns false, leaving the existing file, when another writer came
+    /// first (concurrent jobs creating the same file). Collective; the result is the same on every rank.
+    bool commit_if_absent();
+
 private:
     std::string final_path_;
     std::string temp_path_;

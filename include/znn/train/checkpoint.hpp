@@ -56,6 +56,9 @@ struct TrainerState {
     std::int64_t window_iterations = 0;
     double window_seconds = 0;
     std::vector<double> window_sums;
+    /// Seconds the last checkpoint took to write (0: none measured), so that a resumed run can tell at
+    /// once whether the batch system's stop signal comes early enough.
+    double checkpoint_seconds = 0;
 
     std::string text() const;
     /// Parses text(); InputError naming `where` when malformed.

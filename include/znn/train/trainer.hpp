@@ -57,6 +57,11 @@ struct TrainOptions {
     /// At most this many iterations in this run, then a checkpoint and TrainOutcome::Stopped (a job
     /// run in slices, one per batch-system allocation); 0: up to Max_iter.
     std::int64_t iterations = 0;
+    /// Seconds between the batch system's stop signal and its kill (Slurm's --signal=USR1@LEAD, or
+    /// KillWait after SIGTERM); 0: not known. At start (and after the first iterations of a new run)
+    /// the trainer compares it with one iteration plus one checkpoint, as measured, and warns when
+    /// the stop would not finish in time.
+    double signal_lead = 0;
 };
 
 /// @brief What a run runs on (owned by the caller).
