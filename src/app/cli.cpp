@@ -109,35 +109,8 @@ int dispatch(const std::vector<std::string>& argv, Context& context, std::string
 
 }  // namespace
 
-namespace {
-
-/// oneDNN (the direct engine) runs on libgomp's OpenMP threads, which by default spin for
-/// milliseconds (300 000 rounds) after every parallel region, on the very cores znn's own thread
-/// pool needs for the next layer; sleeping at once instead (OMP_WAIT_POLICY=passive) makes every
-/// barrier inside a oneDNN call a futex wake-up. So idle OpenMP threads spin 10 000 rounds (about
-/// as long as the pool's own workers spin) and then sleep: the two runtimes hand the cores to each
-/// other quickly and neither keeps them (the measurements: tools/bench/results/README.md, "Suites
-/// and figures"). libgomp reads its environment when it is loaded,
-/// before main(), so the process starts itself again with GOMP_SPINCOUNT set, unless the user set
-/// OMP_WAIT_POLICY or GOMP_SPINCOUNT. If that fails, it runs on as it is. (Tools that follow a
-/// process by wrapping it, such as valgrind, lose it at the restart: set GOMP_SPINCOUNT under them.)
-void relaunch_with_short_openmp_spin(char** argv)
-{
-    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-    if (setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
-    // The executable's own path, not /proc/self/exe: the process keeps its name (`ps`, `pkill znn`).
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return;
-    self[n] = '\0';
-    execv(self, argv);
-}
-
-}  // namespace
-
 int run(int argc, char** argv)
 {
-    relaunch_with_short_openmp_spin(argv);
     // MPI starts only under a launcher; a process started directly is one rank in serial mode.
     std::optional<dist::MpiEnvironment> mpi;
     if (dist::MpiEnvironment::launched_by_launcher()) {

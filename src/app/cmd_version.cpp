@@ -11,6 +11,7 @@
 #include "znn/fft/fftw_info.hpp"
 #include "znn/io/hdf5.hpp"
 #include "znn/io/tiff.hpp"
+#include "znn/sched/thread_pool.hpp"
 
 namespace znn::app {
 
@@ -38,6 +39,7 @@ int run_version(const std::vector<std::string>& args, Context& context)
                                                  ", " + std::to_string(context.comm.size()) + " rank(s)")
               << ")\n"
               << "FFTW:     " << fft::fftw_version() << "\n"
+              << "threads:  one team per rank: " << sched::ThreadPool::runtime() << "\n"
               << "oneDNN:   " << conv::onednn_version() << "\n"
               << "HDF5:     " << io::hdf5_version() << " (parallel)\n"
               << "libtiff:  " << io::tiff_version() << "\n"

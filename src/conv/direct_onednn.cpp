@@ -8,9 +8,9 @@
 //
 // oneDNN computes a cross-correlation; znn's convolution is a true one (kernel flipped), so weights
 // are flipped on the way in and weight gradients on the way out. Dilation is oneDNN's "dilation"
-// plus one. oneDNN runs its own OpenMP threads: the engine sets their number to its ParallelFor's
-// and is called from one thread at a time, like every engine. How idle OpenMP threads wait (a short
-// spin, then sleep, so that they leave the cores to the thread pool) is set at start-up, app/cli.cpp.
+// plus one. oneDNN runs on the OpenMP team of the calling thread: the engine sets its size to its
+// ParallelFor's, so that with sched::ThreadPool (whose regions are that same team) one set of
+// threads runs both. Like every engine it is called from one thread at a time.
 
 #include <omp.h>
 
@@ -283,10 +283,10 @@ std::string onednn_version()
     const dnnl_version_t* v = dnnl_version();
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     const char* spin = std::getenv("GOMP_SPINCOUNT");
-    std::string wait = policy ? std::string("wait policy ") + policy : "default wait policy";
+    std::string wait = policy ? std::string("OMP_WAIT_POLICY ") + policy : "the runtime's default wait";
     if (spin) wait += std::string(", GOMP_SPINCOUNT ") + spin;
     return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-           " (OpenMP threads: " + wait + ")";
+           " (on the thread pool's OpenMP team; " + wait + ")";
 }
 
 std::unique_ptr<ConvEngine> make_onednn_engine(const ConvProblem& problem, const ConvContext& context)

@@ -1,10 +1,16 @@
 #include "znn/sched/thread_pool.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 
-#include <chrono>
+#if !defined(__SANITIZE_THREAD__)
+#include <omp.h>
+#endif
+
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "znn/core/error.hpp"
 
@@ -23,6 +29,35 @@ int positive_env(const char* name)
     const long n = std::strtol(v, &end, 10);
     if (end == v || (*end != '\0' && *end != ',') || n <= 0 || n > 65536) return 0;
     return static_cast<int>(n);
+}
+
+/// The CPUs of this process's affinity mask, in order.
+std::vector<int> affinity_cpus()
+{
+    std::vector<int> cpus;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    return cpus;
+}
+
+/// Pins the calling thread to `cpu`; false when the system refuses.
+bool pin_to(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+}
+
+/// Lets the calling thread run on every CPU of `cpus` again.
+void unpin(const std::vector<int>& cpus)
+{
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c : cpus) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 }
 
 }  // namespace
@@ -71,24 +106,122 @@ int resolve_thread_count(int requested, std::string* note)
     return usable;
 }
 
-ThreadPool::ThreadPool(int threads)
+ThreadPool::ThreadPool(int threads) : ThreadPool(PoolOptions{threads, false}) {}
+
+ThreadPool::ThreadPool(const PoolOptions& options)
 {
-    if (threads <= 0) threads = default_thread_count();
-    try {
-        workers_.reserve(static_cast<std::size_t>(threads - 1));
-        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
-    } catch (const std::exception& e) {
-        const std::size_t started = workers_.size();
-        stop_workers();
-        throw core::InputError("cannot start " + std::to_string(threads) + " threads (the system started " +
-                               std::to_string(started + 1) + "): " + e.what());
-    }
+    threads_ = options.threads <= 0 ? default_thread_count() : options.threads;
+    start_team(options);
 }
 
-ThreadPool::~ThreadPool() { stop_workers(); }
+ThreadPool::~ThreadPool() { stop_team(); }
 
-void ThreadPool::stop_workers() noexcept
+void ThreadPool::work(int thread)
 {
+    t_inside_pool = true;
+    while (!failed_.load(std::memory_order_relaxed)) {
+        const std::int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
+        if (begin >= n_) break;
+        try {
+            (*body_)(begin, std::min(begin + grain_, n_), thread);
+        } catch (...) {
+            const std::lock_guard lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+            failed_.store(true);
+        }
+    }
+    t_inside_pool = false;
+}
+
+void ThreadPool::run(std::int64_t n, std::int64_t grain, const Body& body)
+{
+    if (n <= 0) return;
+    if (grain <= 0) grain = 1;
+    if (threads_ == 1 || t_inside_pool || n <= grain) {
+        core::SerialFor().run(n, grain, body);
+        return;
+    }
+    body_ = &body;
+    n_ = n;
+    grain_ = grain;
+    next_.store(0);
+    failed_.store(false);
+    error_ = nullptr;
+    run_team();
+    body_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+}
+
+#if !defined(__SANITIZE_THREAD__)
+
+const char* ThreadPool::runtime() noexcept { return "OpenMP"; }
+
+void ThreadPool::start_team(const PoolOptions& options)
+{
+    if (threads_ == 1) return;
+    // The first region starts the team (libgomp keeps its threads for the next regions of the same
+    // size); it is also where each thread pins itself, when asked.
+    const std::vector<int> cpus = options.bind ? affinity_cpus() : std::vector<int>{};
+    std::atomic<int> started{0};
+    std::atomic<int> pinned{0};
+#pragma omp parallel num_threads(threads_)
+    {
+        started.fetch_add(1);
+        if (!cpus.empty() && pin_to(cpus[static_cast<std::size_t>(omp_get_thread_num()) % cpus.size()])) pinned.fetch_add(1);
+    }
+    if (started.load() < threads_)
+        throw core::InputError("cannot start " + std::to_string(threads_) + " threads (the OpenMP runtime started " +
+                               std::to_string(started.load()) + "; see OMP_THREAD_LIMIT and OMP_DYNAMIC)");
+    bound_ = !cpus.empty() && pinned.load() == threads_;
+    if (!cpus.empty()) mask_ = cpus;
+}
+
+void ThreadPool::stop_team() noexcept
+{
+    // A pinned team is unpinned: its threads (libgomp's, kept for the next pool) and the caller.
+    if (mask_.empty()) return;
+    const std::vector<int>& cpus = mask_;
+#pragma omp parallel num_threads(threads_)
+    unpin(cpus);
+}
+
+void ThreadPool::run_team()
+{
+#pragma omp parallel num_threads(threads_)
+    work(omp_get_thread_num());
+}
+
+#else  // ThreadSanitizer: the pool's own threads
+
+const char* ThreadPool::runtime() noexcept { return "std::thread"; }
+
+void ThreadPool::start_team(const PoolOptions& options)
+{
+    const std::vector<int> cpus = options.bind ? affinity_cpus() : std::vector<int>{};
+    try {
+        workers_.reserve(static_cast<std::size_t>(threads_ - 1));
+        for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::exception& e) {
+        const std::size_t started = workers_.size();
+        stop_team();
+        throw core::InputError("cannot start " + std::to_string(threads_) + " threads (the system started " +
+                               std::to_string(started + 1) + "): " + e.what());
+    }
+    if (cpus.empty()) return;
+    mask_ = cpus;
+    bool all = pin_to(cpus[0]);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[(i + 1) % cpus.size()], &one);
+        all = pthread_setaffinity_np(workers_[i].native_handle(), sizeof(one), &one) == 0 && all;
+    }
+    bound_ = all;
+}
+
+void ThreadPool::stop_team() noexcept
+{
+    if (!mask_.empty()) unpin(mask_);
     {
         const std::lock_guard lock(mutex_);
         stop_ = true;
@@ -100,34 +233,10 @@ void ThreadPool::stop_workers() noexcept
     workers_.clear();
 }
 
-void ThreadPool::work(int thread)
-{
-    t_inside_pool = true;
-    while (!failed_.load(std::memory_order_relaxed)) {
-        const std::int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
-        if (begin >= n_) break;
-        try {
-            (*body_)(begin, std::min(begin + grain_, n_), thread);
-        } catch (...) {
-            const std::lock_guard lock(mutex_);
-            if (!error_) error_ = std::current_exception();
-            failed_.store(true);
-        }
-    }
-    t_inside_pool = false;
-}
-
 void ThreadPool::worker_loop(int index)
 {
     std::uint64_t seen = 0;
     while (true) {
-        // Spin a little first: parallel phases often follow each other within microseconds.
-        const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-        while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until) {
-#if defined(__x86_64__)
-            __builtin_ia32_pause();
-#endif
-        }
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load() != seen; });
@@ -142,33 +251,19 @@ void ThreadPool::worker_loop(int index)
     }
 }
 
-void ThreadPool::run(std::int64_t n, std::int64_t grain, const Body& body)
+void ThreadPool::run_team()
 {
-    if (n <= 0) return;
-    if (grain <= 0) grain = 1;
-    if (workers_.empty() || t_inside_pool || n <= grain) {
-        core::SerialFor().run(n, grain, body);
-        return;
-    }
     {
         const std::lock_guard lock(mutex_);
-        body_ = &body;
-        n_ = n;
-        grain_ = grain;
-        next_.store(0);
-        failed_.store(false);
-        error_ = nullptr;
         busy_.store(static_cast<int>(workers_.size()));
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     work(0);
-    {
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return busy_.load() == 0; });
-        body_ = nullptr;
-    }
-    if (error_) std::rethrow_exception(error_);
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return busy_.load() == 0; });
 }
+
+#endif
 
 }  // namespace znn::sched

@@ -1,6 +1,16 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+
+#if !defined(__SANITIZE_THREAD__)
+#include <omp.h>
+#endif
 
 #include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <numeric>
 #include <set>
@@ -53,6 +63,75 @@ TEST(ThreadPool, UsesSeveralThreadsAndRethrowsOnTheCaller)
         for (auto i = b; i < e; ++i) sum += i;
     });
     EXPECT_EQ(sum.load(), 4950);
+}
+
+/// The system thread behind each team index that ran a chunk of `run`.
+template <class Run> std::map<int, pthread_t> threads_of(Run&& run)
+{
+    std::mutex m;
+    std::map<int, pthread_t> ids;
+    run([&](int index) {
+        const std::lock_guard lock(m);
+        ids[index] = pthread_self();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let every thread take a chunk
+    });
+    return ids;
+}
+
+#if !defined(__SANITIZE_THREAD__)  // under ThreadSanitizer the pool starts std::threads by design
+TEST(ThreadPool, ItsThreadsAreTheCallersOpenMpTeamThatOneDnnRunsOn)
+{
+    sched::ThreadPool pool(2);
+    EXPECT_STREQ(sched::ThreadPool::runtime(), "OpenMP");
+    for (int round = 0; round < 3; ++round) {
+        const auto ours = threads_of([&](const auto& note) {
+            pool.run(40, 1, [&](std::int64_t, std::int64_t, int thread) { note(thread); });
+        });
+        // What oneDNN does: set the team size, then open a parallel region from the same thread.
+        omp_set_num_threads(pool.threads());
+        const auto theirs = threads_of([&](const auto& note) {
+#pragma omp parallel
+            for (int i = 0; i < 20; ++i) note(omp_get_thread_num());
+        });
+        ASSERT_EQ(ours.size(), 2u);
+        ASSERT_EQ(theirs.size(), 2u);
+        for (const auto& [index, id] : ours) EXPECT_TRUE(pthread_equal(id, theirs.at(index))) << "team thread " << index;
+        EXPECT_TRUE(pthread_equal(ours.at(0), pthread_self()));  // the caller is thread 0
+    }
+}
+#endif
+
+TEST(ThreadPool, BindPinsEachThreadToItsOwnCpuAndTheDestructorUnpins)
+{
+    cpu_set_t before;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+    const int cpus = CPU_COUNT(&before);
+    if (cpus < 2) GTEST_SKIP() << "needs an affinity mask of two CPUs or more";
+    {
+        sched::ThreadPool pool(sched::PoolOptions{2, true});
+        EXPECT_TRUE(pool.bound());
+        std::mutex m;
+        std::map<int, int> cpu_of;
+        pool.run(40, 1, [&](std::int64_t, std::int64_t, int thread) {
+            cpu_set_t mine;
+            ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine), 0);
+            ASSERT_EQ(CPU_COUNT(&mine), 1);
+            int cpu = -1;
+            for (int c = 0; c < CPU_SETSIZE && cpu < 0; ++c)
+                if (CPU_ISSET(c, &mine)) cpu = c;
+            const std::lock_guard lock(m);
+            cpu_of[thread] = cpu;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        });
+        ASSERT_EQ(cpu_of.size(), 2u);
+        EXPECT_NE(cpu_of[0], cpu_of[1]);
+        EXPECT_TRUE(CPU_ISSET(cpu_of[0], &before) && CPU_ISSET(cpu_of[1], &before));
+    }
+    cpu_set_t after;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
+    EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "the caller is still pinned after the pool is gone";
+    sched::ThreadPool unbound(2);
+    EXPECT_FALSE(unbound.bound());
 }
 
 TEST(ThreadPool, NestedRunsExecuteSeriallyInsteadOfDeadlocking)
