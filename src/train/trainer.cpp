@@ -728,10 +728,10 @@ struct Trainer::Impl {
                 log.debug("iteration ", it, ": every patch's MALIS weights are 0 (fewer than 2 non-boundary voxels): no update");
             const auto t6 = Clock::now();
             if (it == first) loop_start = t6;  // the loop's time from the second iteration: the first warms up
-            if (!lead_checked && it == first + 1) lead_checked = check_signal_lead(std::chrono::duration<double>(t6 - t0).count());
             state.iteration = it;
             state.eta = rate;
             const double step = std::chrono::duration<double>(t6 - t0).count();
+            if (!lead_checked && it == first + 1) lead_checked = check_signal_lead(step);
             steps.push_back(step);
             step_total += step;
             data_wait += std::chrono::duration<double>(t1 - t0).count();

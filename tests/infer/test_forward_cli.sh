@@ -105,6 +105,7 @@ same r1/out_sample1_output.h5 r2/out_sample1_output.h5
 
 # ---- kill -9 at several moments, then the same command: the same bits ----------------------------
 long=(-c job.cfg -r 1 --threads 1 --set fdata_spec=big/synth.spec)
+big_blocks=$(((16 / scale) * 16 * 16))  # big/'s output in blocks of 1,8,8: (16/scale) x 128 x 128 voxels
 expect 0 "computed" "$znn" forward "${long[@]}" --set output_prefix=long/out
 long+=(--set conv_plan=long/out_sample1_output.h5)
 wait_for() { for _ in $(seq 2000); do [ -e "$1" ] && return 0; sleep 0.01; done; return 1; }
@@ -144,17 +145,20 @@ for sig in USR1 TERM; do
         fail "SIG$sig: exit $rc, expected 75 with 'stopped on request' ($(tail -n 2 sig$sig.log))"
     [ -e sig$sig/out_sample1_output.h5 ] && fail "SIG$sig: an output file was written for an unfinished sample"
     left=$(finished_blocks sig$sig/out_sample1_output.h5.partial)
-    [ "$left" -ge 3 ] && [ "$left" -lt 4096 ] && ok "SIG$sig: the store holds $left of 4096 blocks" || fail "SIG$sig: the store holds $left blocks"
+    [ "$left" -ge 3 ] && [ "$left" -lt "$big_blocks" ] && ok "SIG$sig: the store holds $left of $big_blocks blocks" || fail "SIG$sig: the store holds $left blocks"
     expect 0 "finished before" "$znn" forward "${long[@]}" --set output_prefix=sig$sig/out
     same long/out_sample1_output.h5 sig$sig/out_sample1_output.h5
 done
 
 # ---- shards: disjoint parts into one store, then a run without --shard writes the output ----------
-expect 0 "shard 0/3: blocks 0-1365 of 4096 blocks.*1366 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 0/3
+# shard k of 3 holds q (+1 for the first r = B mod 3 shards) of the B blocks, in grid order
+q=$((big_blocks / 3)) r=$((big_blocks % 3))
+shard0=$((q + (r > 0 ? 1 : 0))) shard2=$((q + (r > 2 ? 1 : 0)))
+expect 0 "shard 0/3: blocks 0-$((shard0 - 1)) of $big_blocks blocks.*$shard0 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 0/3
 [ -e shard/out_sample1_output.h5 ] && fail "a shard wrote the output file" || ok "a shard leaves the output file to the final run"
-expect 0 "the store holds 2731 of 4096 blocks" "${mpi[@]}" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 2/3
+expect 0 "the store holds $((shard0 + shard2)) of $big_blocks blocks" "${mpi[@]}" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 2/3
 expect 0 "every shard is done" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 1/3
-expect 0 "4096 finished before; 0 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out
+expect 0 "$big_blocks finished before; 0 to compute" "$znn" forward "${long[@]}" --set output_prefix=shard/out
 same long/out_sample1_output.h5 shard/out_sample1_output.h5
 expect 0 "finished before" "$znn" forward "${long[@]}" --set output_prefix=shard/out --shard 1/3
 for bad in 3/3 -1/3 1 x/2 1/0; do
