@@ -3,13 +3,15 @@
 convolution suite's znn cases, each run by build A and build B in the same round, rounds interleaved,
 figures the median over rounds. For a change to the engine, A is the build before it.
 
-  tools/bench/build_ab.py --a build-base --b build [--rounds 5] [--only nets|conv]
+  tools/bench/build_ab.py --a build-base --b build [--rounds 5] [--only nets|conv] [--cases REGEX]
+  [--env-a K=V ...] [--env-b K=V ...]
 
 Prints a Markdown table with each case's figure under A and B and the ratio B/A of the times (below 1:
 B is faster; for the max-filter's GB/s the ratio is A/B, so that below 1 still means B is faster).
 """
 import argparse
 import os
+import re
 import statistics
 import sys
 
@@ -35,19 +37,26 @@ def main():
     ap.add_argument("--b", required=True, help="the candidate build directory")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", choices=["nets", "conv"], default=None)
+    ap.add_argument("--cases", default=None, help="only the cases whose name matches this regular expression")
+    ap.add_argument("--env-a", nargs="*", default=[], help="environment variables (K=V) for build A's runs")
+    ap.add_argument("--env-b", nargs="*", default=[], help="environment variables (K=V) for build B's runs")
     a = ap.parse_args()
     cases = {k: v for k, v in CASES.items() if a.only is None or (("train t" in k) == (a.only == "nets"))}
+    if a.cases:
+        cases = {k: v for k, v in cases.items() if re.search(a.cases, k)}
+    env = {"A": dict(kv.split("=", 1) for kv in a.env_a), "B": dict(kv.split("=", 1) for kv in a.env_b)}
     results = {}
     for r in range(a.rounds):
         for name, (program, args, threads) in cases.items():
             order = (("A", a.a), ("B", a.b)) if r % 2 == 0 else (("B", a.b), ("A", a.a))
             for who, build in order:
-                rec = conv_suite.run(build, program, args, threads)
+                rec = conv_suite.run(build, program, args, threads, env[who])
                 if rec:
                     results.setdefault((name, who), []).append(conv_suite.value(rec))
             print(f"round {r + 1}/{a.rounds} {name}", file=sys.stderr)
 
-    print(f"\nMedians over {a.rounds} interleaved rounds; A = {a.a}, B = {a.b}.\n")
+    envs = "".join(f"; {w} with {' '.join(a.env_a if w == 'A' else a.env_b)}" for w in "AB" if (a.env_a if w == "A" else a.env_b))
+    print(f"\nMedians over {a.rounds} interleaved rounds; A = {a.a}, B = {a.b}{envs}.\n")
     print("| case | A | B | B/A (time) |")
     print("|---|---|---|---|")
     ratios = []

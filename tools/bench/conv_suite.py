@@ -39,8 +39,8 @@ for t in (1, 2):
     CASES[f"triad t{t}"] = ("anchor", ["triad", str(t)])
 
 
-def run(build, program, args, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+def run(build, program, args, threads, extra_env=None):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **(extra_env or {}))
     if program == "znn":
         cmd = [os.path.join(build, "src", "znn"), *args]
     elif program == "anchor":
