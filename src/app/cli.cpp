@@ -121,9 +121,10 @@ int run(int argc, char** argv)
             return e.exit_code();
         }
     }
-    Context context{mpi ? dist::Comm::world() : dist::Comm::serial(), mpi ? mpi->thread_level() : 0};
+    Context context{mpi ? dist::Comm::world() : dist::Comm::serial(), mpi ? mpi->thread_level() : 0, {}};
     std::string command_name;
     try {
+        context.engines = engine_options_from_environment();
         return dispatch(std::vector<std::string>(argv, argv + argc), context, command_name);
     } catch (const core::Error& e) {
         return report_error(e, context.comm, command_name);

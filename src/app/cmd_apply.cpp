@@ -5,7 +5,6 @@
 #include "znn/config/sample_spec.hpp"
 #include "znn/core/error.hpp"
 #include "znn/dist/agree.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/infer/apply.hpp"
 #include "znn/sched/thread_pool.hpp"
 
@@ -67,8 +66,7 @@ int run_apply(const std::vector<std::string>& args, Context& context)
     dist::root_decides(context.comm, [&] {
         request.options = network_options(conv_name, config::NetSpec::load(request.net));
         sched::ThreadPool pool(thread_count(*vm, 0, *log));
-        fft::PlanCache plans;
-        const infer::ApplyResult r = infer::apply(request, pool, plans, log.get());
+        const infer::ApplyResult r = infer::apply(request, pool, context.engines, log.get());
         log->info("applied ", request.net, " (", r.groups_loaded, " groups from ", request.weights,
                   r.from_original ? ", written by the original ZNN" : "",
                   r.used_stored_plan ? ", its convolution plan" : "", ") to ", r.input, " ",

@@ -72,7 +72,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
         ("iters", po::value<int>()->default_value(5), "timed iterations (after one untimed warm-up)")
         ("check", po::bool_switch(), "also compare every pass with the naive oracle; exit 1 above --tolerance")
         ("tolerance", po::value<double>()->default_value(1e-4), "--check: the largest relative error accepted")
-        ("plan", po::value<std::string>()->default_value("measure"), "FFTW planning: estimate, measure or patient")
+        ("plan", po::value<std::string>()->default_value("measure"), "the FFT engine's tiling: estimate (its cost model) or measure (the model's best three timed)")
         ("fft-tile", po::value<std::string>(), "fft: output tile z,y,x instead of the engine's measured choice");
     add_common_options(cli.options);
     const auto vm = parse_command_line(cli, args, context.comm);
@@ -99,14 +99,13 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
     const int iters = (*vm)["iters"].as<int>();
     if (iters < 1) usage_error("iters", "must be positive");
     const std::string plan_name = (*vm)["plan"].as<std::string>();
-    const fft::PlanRigor rigor = plan_name == "estimate" ? fft::PlanRigor::Estimate
-                                 : plan_name == "patient" ? fft::PlanRigor::Patient
-                                 : plan_name == "measure" ? fft::PlanRigor::Measure
-                                                          : (usage_error("plan", "unknown '" + plan_name + "'"), fft::PlanRigor::Measure);
+    const std::optional<conv::Tuning> tuning = conv::parse_tuning(plan_name);
+    if (!tuning) usage_error("plan", "unknown '" + plan_name + "' (estimate or measure)");
 
     sched::ThreadPool pool(thread_count(*vm, 0, *log));
-    fft::PlanCache plans(rigor);
-    conv::ConvContext ctx{pool, plans};
+    conv::EngineOptions engines = context.engines;
+    engines.tuning = *tuning;
+    conv::ConvContext ctx{pool, engines};
     if (pass == Pass::Forward) ctx.usage = conv::Usage::Inference;
     if (vm->count("fft-tile")) ctx.fft_tile = parse_vec3_option("fft-tile", (*vm)["fft-tile"].as<std::string>());
     {  // Refuse before allocating: the tensors below, and the engine's workspace.
@@ -124,13 +123,16 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
     conv::ConvAlgo chosen = *algo;
     std::string choice_note;
     const auto build_start = std::chrono::steady_clock::now();  // choice and tuning (tiles, transforms)
-    if (chosen == conv::ConvAlgo::Auto) {
+    std::unique_ptr<conv::ConvEngine> engine;
+    if (chosen == conv::ConvAlgo::Auto) {  // the engine the selector timed, for this pass's use
         conv::ConvSelector selector(ctx, log.get());
-        const conv::Selection s = selector.choose(p, conv::Usage::Training);
+        conv::Selection s = selector.choose(p, ctx.usage);
         chosen = s.algo;
         choice_note = s.summary;
+        engine = std::move(s.engine);
+    } else {
+        engine = conv::make_engine(chosen, p, ctx);
     }
-    auto engine = conv::make_engine(chosen, p, ctx);
     const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
 
     core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
@@ -171,7 +173,7 @@ int bench_conv(const std::vector<std::string>& args, Context& context)
        << ",\"requested\":\"" << conv::to_string(*algo) << "\",\"pass\":\"" << pass_name << "\",\"batch\":" << p.batch
        << ",\"in_channels\":" << p.in_channels << ",\"out_channels\":" << p.out_channels << ",\"in_size\":" << json_vec(p.in_size)
        << ",\"out_size\":" << json_vec(p.out_size()) << ",\"kernel\":" << json_vec(p.kernel)
-       << ",\"dilation\":" << json_vec(p.dilation) << ",\"threads\":" << pool.threads() << ",\"iters\":" << iters
+       << ",\"dilation\":" << json_vec(p.dilation) << ",\"threads\":" << pool.threads() << ",\"simd\":\"" << core::to_string(ctx.simd) << "\",\"iters\":" << iters
        << ",\"median_s\":" << t.median << ",\"min_s\":" << t.min << ",\"max_s\":" << t.max << ",\"gflops\":" << gflops
        << ",\"engine\":\"" << engine->describe() << "\",\"cached_bytes\":" << engine->cached_bytes() << ",\"build_s\":" << build_seconds;
     if (!choice_note.empty()) os << ",\"auto\":\"" << choice_note << "\"";
@@ -256,11 +258,11 @@ int bench_pool(const std::vector<std::string>& args, Context& context)
     tensor::Tensor<std::int32_t> argmax(c, out_size);
     auto step = [&] {
         if (pass == "fwd")
-            conv::max_forward(in.view(), w, out.view(), argmax.view(), pool);
+            conv::max_forward(in.view(), w, out.view(), argmax.view(), pool, context.engines.simd);
         else
             conv::max_backward(out.view(), argmax.view(), grad_in.view(), conv::Accumulate::Overwrite, pool);
     };
-    conv::max_forward(in.view(), w, out.view(), argmax.view(), pool);
+    conv::max_forward(in.view(), w, out.view(), argmax.view(), pool, context.engines.simd);
     step();
     std::vector<double> seconds;
     for (int i = 0; i < iters; ++i) {
@@ -275,7 +277,7 @@ int bench_pool(const std::vector<std::string>& args, Context& context)
     os.precision(6);
     os << "{\"bench\":\"pool\",\"op\":\"" << ((*vm)["pool"].as<bool>() ? "max_pool" : "max_filter") << "\",\"pass\":\""
        << pass << "\",\"channels\":" << c << ",\"in_size\":" << json_vec(in_size) << ",\"out_size\":" << json_vec(out_size)
-       << ",\"window\":" << json_vec(w.window) << ",\"dilation\":" << json_vec(w.dilation) << ",\"threads\":" << pool.threads()
+       << ",\"window\":" << json_vec(w.window) << ",\"dilation\":" << json_vec(w.dilation) << ",\"threads\":" << pool.threads() << ",\"simd\":\"" << core::to_string(context.engines.simd) << "\""
        << ",\"iters\":" << iters << ",\"median_s\":" << t.median << ",\"min_s\":" << t.min << ",\"max_s\":" << t.max
        << ",\"bytes\":" << bytes << ",\"gbytes_per_s\":" << bytes / t.median / 1e9 << "}";
     if (context.comm.is_root()) std::cout << os.str() << std::endl;

@@ -9,7 +9,6 @@
 #include "znn/config/net_spec.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
 #include "znn/model/network_file.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -92,11 +91,10 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     }
     sched::ThreadPool pool(thread_count(*vm, 0, *log));
     sched::TracingFor tracing(pool);
-    fft::PlanCache plans;
     const auto build_start = std::chrono::steady_clock::now();
     core::ParallelFor& threads = simulate.empty() ? static_cast<core::ParallelFor&>(pool) : tracing;
-    require_network_memory(spec, shapes, options, {threads, plans, nullptr, log.get()}, "outsz");
-    graph::Network<float> net(spec, shapes, options, {threads, plans, nullptr, log.get()});
+    require_network_memory(spec, shapes, options, {threads, context.engines, nullptr, log.get()}, "outsz");
+    graph::Network<float> net(spec, shapes, options, {threads, context.engines, nullptr, log.get()});
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
     net.initialize(1);
     net.set_phase(mode == "train" ? graph::Phase::Train : graph::Phase::Test);
@@ -182,7 +180,7 @@ int bench_net(const std::vector<std::string>& args, Context& context)
     std::ostringstream os;
     os.precision(6);
     os << "{\"bench\":\"net\",\"net\":\"" << json_escape(spec.file) << "\",\"mode\":\"" << mode << "\",\"conv\":\"" << conv_name
-       << "\",\"batch\":" << batch << ",\"threads\":" << pool.threads() << ",\"outsz\":[" << outsz.z << "," << outsz.y << "," << outsz.x
+       << "\",\"batch\":" << batch << ",\"threads\":" << pool.threads() << ",\"simd\":\"" << core::to_string(context.engines.simd) << "\",\"outsz\":[" << outsz.z << "," << outsz.y << "," << outsz.x
        << "],\"iters\":" << iters << ",\"median_s\":" << med << ",\"min_s\":" << *std::min_element(seconds.begin(), seconds.end())
        << ",\"max_s\":" << *std::max_element(seconds.begin(), seconds.end()) << ",\"out_voxels_per_s\":" << double(out_voxels) / med
        << ",\"update_s\":" << median(updates) << ",\"bookkeeping_fraction\":" << median(outside) << ",\"build_s\":" << build_s

@@ -9,7 +9,6 @@
 #include "znn/core/build_info.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/dist/mpi_env.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/infer/forward.hpp"
 #include "znn/sched/thread_pool.hpp"
 
@@ -57,9 +56,8 @@ int run_forward(const std::vector<std::string>& args, Context& context)
     const auto log = make_logger(*vm, context.comm);
     const ThreadChoice threads = choose_threads(*vm, job.config.num_threads, *log);
     sched::ThreadPool pool(threads.threads);
-    fft::PlanCache plans;
     log->info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(),
-              " thread(s)");
+              " thread(s), ", core::to_string(context.engines.simd), " kernels");
     report_layout(context.comm, threads, context.mpi_thread_level, *log);
     log->info("job ", cfg);
     infer::ForwardOptions options;
@@ -75,7 +73,7 @@ int run_forward(const std::vector<std::string>& args, Context& context)
                                  "one shard would delete the others' blocks (remove the old output first)");
     }
     StopSignals signals;
-    const auto outcomes = infer::run_forward(job, options, {context.comm, pool, plans, *log, &signals.flag()});
+    const auto outcomes = infer::run_forward(job, options, {context.comm, pool, context.engines, *log, &signals.flag()});
     if (!outcomes.empty() && outcomes.back().stopped) {
         log->info("stopped before the end with every computed block stored; exit code ", kStoppedExitCode, " (run again to continue)");
         return kStoppedExitCode;

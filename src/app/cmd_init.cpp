@@ -9,7 +9,6 @@
 #include "znn/core/error.hpp"
 #include "znn/core/memory.hpp"
 #include "znn/dist/agree.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
 #include "znn/model/network_file.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -43,7 +42,6 @@ int run_init(const std::vector<std::string>& args, Context& context)
         // The parameters do not depend on the patch size: build at the smallest output.
         const graph::NetShapes shapes = graph::NetShapes::for_output(spec, {1, 1, 1});
         sched::ThreadPool pool(1);
-        fft::PlanCache plans;
         const graph::NetworkOptions options = network_options("direct", spec);
         try {
             core::require_memory(double(shapes.parameters()) * 4.0 * 3.0, "the parameters of " + spec.file);
@@ -51,7 +49,7 @@ int run_init(const std::vector<std::string>& args, Context& context)
             e.at(spec.file);
             throw;
         }
-        graph::Network<float> net(spec, shapes, options, {pool, plans});
+        graph::Network<float> net(spec, shapes, options, {pool, context.engines});
         net.initialize((*vm)["seed"].as<std::uint64_t>());
         model::NetworkFileMeta meta;
         std::ifstream text(spec.file);

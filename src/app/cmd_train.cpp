@@ -14,7 +14,6 @@
 #include "znn/core/error.hpp"
 #include "znn/dist/agree.hpp"
 #include "znn/dist/mpi_env.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/io/atomic_file.hpp"
 #include "znn/sched/thread_pool.hpp"
 #include "znn/train/trainer.hpp"
@@ -92,15 +91,15 @@ int run_train(const std::vector<std::string>& args, Context& context)
 
     const ThreadChoice threads = choose_threads(*vm, c.num_threads, log);
     sched::ThreadPool pool(threads.threads);
-    fft::PlanCache plans;
-    log.info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(), " thread(s)",
+    log.info("znn ", core::build_info().version_string(), ": ", context.comm.size(), " rank(s) x ", pool.threads(), " thread(s), ",
+             core::to_string(context.engines.simd), " kernels",
              context.mpi_thread_level ? ", MPI thread level " + dist::thread_level_name(context.mpi_thread_level) : std::string());
     report_layout(context.comm, threads, context.mpi_thread_level, log);
     log.info("job ", cfg);
 
     StopSignals signals;
     train::Trainer trainer(job, {vm->count("seed") ? std::optional<std::string>((*vm)["seed"].as<std::string>()) : std::nullopt, loader_threads, iterations, signal_lead},
-                           {context.comm, pool, plans, log, &signals.flag()});
+                           {context.comm, pool, context.engines, log, &signals.flag()});
     const train::TrainResult result = trainer.run();
     switch (result.outcome) {
     case train::TrainOutcome::Checked: return 0;

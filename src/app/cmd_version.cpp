@@ -8,7 +8,7 @@
 #include "znn/conv/engine.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/dist/mpi_env.hpp"
-#include "znn/fft/fftw_info.hpp"
+#include "znn/core/simd_path.hpp"
 #include "znn/io/hdf5.hpp"
 #include "znn/io/tiff.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -20,7 +20,8 @@ int run_version(const std::vector<std::string>& args, Context& context)
     CommandLine cli{"version",
                     "[options]",
                     "Prints the znn version and git commit, how it was built, and the versions of the MPI,\n"
-                    "FFTW, oneDNN, HDF5, libtiff and Boost libraries it runs with.",
+                    "oneDNN, HDF5, libtiff and Boost libraries it runs with, and which SIMD kernels run (ZNN_SIMD=avx2\n"
+                    "forces the AVX2 kernels on an AVX-512 machine).",
                     po::options_description("Options"),
                     {}};
     add_common_options(cli.options);
@@ -38,7 +39,7 @@ int run_version(const std::vector<std::string>& args, Context& context)
                                            : "thread level " + dist::thread_level_name(context.mpi_thread_level) +
                                                  ", " + std::to_string(context.comm.size()) + " rank(s)")
               << ")\n"
-              << "FFTW:     " << fft::fftw_version() << "\n"
+              << "kernels:  " << core::describe_simd_path(context.engines.simd) << "\n"
               << "threads:  one team per rank: " << sched::ThreadPool::runtime() << "\n"
               << "oneDNN:   " << conv::onednn_version() << "\n"
               << "HDF5:     " << io::hdf5_version() << " (parallel)\n"

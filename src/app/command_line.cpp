@@ -20,6 +20,20 @@
 
 namespace znn::app {
 
+conv::EngineOptions engine_options_from_environment()
+{
+    std::optional<core::SimdPath> wanted;
+    if (const char* name = std::getenv("ZNN_SIMD"); name && *name) {
+        wanted = core::parse_simd_path(name);
+        if (!wanted)
+            throw core::UsageError("ZNN_SIMD: unknown SIMD path '" + std::string(name) + "' (avx2 or avx512)").scope(core::ErrorScope::AllRanks);
+    }
+    conv::EngineOptions engines;
+    engines.simd = core::choose_simd_path(wanted);
+    if (engines.simd != core::host_simd_path()) conv::limit_onednn_isa(engines.simd);
+    return engines;
+}
+
 void add_common_options(po::options_description& options)
 {
     options.add_options()("help,h", "show this help and exit")(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "znn/config/net_spec.hpp"
+#include "znn/conv/engine.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/vec3.hpp"
 #include "znn/dist/comm.hpp"
@@ -23,7 +24,14 @@ namespace po = boost::program_options;
 struct Context {
     dist::Comm comm;
     int mpi_thread_level = 0;  ///< 0 when MPI was not started (serial run)
+    /// Every engine's tuning and SIMD path (engine_options_from_environment).
+    conv::EngineOptions engines;
 };
+
+/// The engines' options of this process: the SIMD path from ZNN_SIMD (avx2 or avx512) when it is set,
+/// else the widest this CPU runs; a forced AVX2 path keeps oneDNN to AVX2 as well. UsageError for an
+/// unknown value, InputError for a path this CPU cannot run.
+conv::EngineOptions engine_options_from_environment();
 
 /// A subcommand: its name, one-line summary, and entry point taking the arguments after the name.
 struct Command {

@@ -285,8 +285,18 @@ std::string onednn_version()
     const char* spin = std::getenv("GOMP_SPINCOUNT");
     std::string wait = policy ? std::string("OMP_WAIT_POLICY ") + policy : "the runtime's default wait";
     if (spin) wait += std::string(", GOMP_SPINCOUNT ") + spin;
-    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-           " (on the thread pool's OpenMP team; " + wait + ")";
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    const std::string kernels = isa == dnnl_cpu_isa_avx2 || isa == dnnl_cpu_isa_avx2_vnni ? "avx2"
+                                : (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? "avx512"
+                                                                                                : "isa " + std::to_string(int(isa));
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" + kernels +
+           " kernels, on the thread pool's OpenMP team; " + wait + ")";
+}
+
+void limit_onednn_isa(core::SimdPath path)
+{
+    if (path == core::SimdPath::Avx2 && dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) != dnnl_success)
+        throw core::InternalError("oneDNN: its kernels were generated before the AVX2 limit could be set");
 }
 
 std::unique_ptr<ConvEngine> make_onednn_engine(const ConvProblem& problem, const ConvContext& context)

@@ -1,12 +1,11 @@
 #include "znn/conv/select.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <sstream>
+#include <vector>
 
+#include "step_timer.hpp"
 #include "znn/core/error.hpp"
-#include "znn/core/rng.hpp"
 
 namespace znn::conv {
 namespace {
@@ -20,41 +19,20 @@ std::string milliseconds(double seconds)
     return text;
 }
 
-}  // namespace
-
-double ConvSelector::time_step(ConvAlgo algo, const ConvProblem& p, Usage usage, double give_up_after) const
+/// Best of two timed steps after a warm-up; stops early (with what it has) once a step takes longer
+/// than `give_up_after`, the candidate being clearly slower than the best so far.
+double best_step_seconds(ConvEngine& engine, StepTimer& timer, double give_up_after)
 {
-    ConvContext context = context_;
-    context.usage = usage;
-    auto engine = make_engine(algo, p, context);
-    core::Rng rng = core::Rng::stream(0, 0, core::RngPurpose::Test);
-    auto random = [&](tensor::Shape4 s) {
-        tensor::Tensor<float> t(s, core::Init::Uninitialized);
-        for (float& v : t.span()) v = rng.uniform_float() - 0.5f;
-        return t;
-    };
-    const tensor::Tensor<float> in = random({p.batch * p.in_channels, p.in_size});
-    const tensor::Tensor<float> w = random({p.out_channels * p.in_channels, p.kernel});
-    tensor::Tensor<float> out(p.batch * p.out_channels, p.out_size());
-    tensor::Tensor<float> gin(in.shape()), gw(w.shape());
-    std::uint64_t version = 0;
-    auto step = [&] {
-        // Training changes the weights every step, so cached kernel transforms are redone each time.
-        const Weights weights{w.view(), usage == Usage::Training ? ++version : 0};
-        engine->forward(in.view(), weights, out.view(), Accumulate::Overwrite);
-        if (usage == Usage::Training)
-            engine->backward(in.view(), out.view(), weights, {gin.view(), gw.view()}, Accumulate::Overwrite);
-    };
     double best = 1e300;
-    for (int round = 0; round < 3; ++round) {  // round 0 warms up (plans, allocations)
-        const auto start = std::chrono::steady_clock::now();
-        step();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (int round = 0; round < 3; ++round) {  // round 0 warms up (allocations, caches)
+        const double seconds = timer.time_step(engine);
         if (round > 0) best = std::min(best, seconds);
-        if (seconds > give_up_after) return round > 0 ? best : seconds;  // clearly slower: stop early
+        if (seconds > give_up_after) return round > 0 ? best : seconds;
     }
     return best;
 }
+
+}  // namespace
 
 Selection ConvSelector::choose(const ConvProblem& p, Usage usage, std::string_view name)
 {
@@ -67,20 +45,27 @@ Selection ConvSelector::choose(const ConvProblem& p, Usage usage, std::string_vi
         if (log_) log_->info(label, ": ", s.summary);
         return s;
     }
+    ConvContext context = context_;
+    context.usage = usage;
+    StepTimer timer(p, usage);
     double best = 1e300;
-    for (ConvAlgo algo : {ConvAlgo::Direct, ConvAlgo::Fft}) {
-        if (auto reason = unsupported_reason(algo, p)) {
-            if (log_) log_->debug(label, ": ", to_string(algo), " skipped: ", *reason);
+    for (const ConvImplementation& impl : conv_implementations()) {
+        if (!impl.timed_by_auto) continue;
+        if (auto reason = unsupported_reason(impl.algo, p)) {
+            if (log_) log_->debug(label, ": ", to_string(impl.algo), " skipped: ", *reason);
             continue;
         }
-        const double seconds = time_step(algo, p, usage, 3 * best);
-        s.seconds[algo] = seconds;
+        std::unique_ptr<ConvEngine> engine = impl.make(p, context);
+        const double seconds = best_step_seconds(*engine, timer, 3 * best);
+        s.seconds[impl.algo] = seconds;
         if (seconds < best) {
             best = seconds;
-            s.algo = algo;
+            s.algo = impl.algo;
+            s.engine = std::move(engine);
         }
     }
-    ZNN_CHECK(!s.seconds.empty(), "no convolution algorithm supports " + p.to_string());
+    ZNN_CHECK(s.engine, "no convolution algorithm supports " + p.to_string());
+    s.engine->release_cache();  // the timing data's spectra, not the layer's
     std::vector<std::pair<double, ConvAlgo>> order;
     for (auto [algo, seconds] : s.seconds) order.emplace_back(seconds, algo);
     std::sort(order.begin(), order.end());
@@ -94,31 +79,27 @@ Selection ConvSelector::choose(const ConvProblem& p, Usage usage, std::string_vi
     return s;
 }
 
-std::string ConvSelector::save() const
+std::unique_ptr<ConvEngine> choose_engine(ConvAlgo wanted, const ConvProblem& problem, const ConvContext& context,
+                                          ConvSelector* selector, core::Logger* log, std::string_view name)
 {
-    std::string text = "# znn convolution choices: <problem> <usage> <algo>\n";
-    for (const auto& [key, algo] : remembered_) text += key + " " + std::string(to_string(algo)) + "\n";
-    return text;
+    if (wanted == ConvAlgo::Auto) {
+        std::unique_ptr<ConvSelector> own;
+        if (!selector) selector = (own = std::make_unique<ConvSelector>(context, log)).get();
+        Selection s = selector->choose(problem, context.usage, name);
+        if (s.engine) return std::move(s.engine);
+        wanted = s.algo;  // remembered: build it
+    }
+    if (auto why = unsupported_reason(wanted, problem); why && !problem.invalid_reason()) {
+        if (log) log->warn(name, ": ", to_string(wanted), " cannot run it (", *why, "); using direct");
+        wanted = ConvAlgo::Direct;
+    }
+    return make_engine(wanted, problem, context);
 }
 
-void ConvSelector::load(std::string_view text, std::string_view source)
+std::size_t choice_workspace_estimate(ConvAlgo wanted, const ConvProblem& problem, const ConvContext& context)
 {
-    std::istringstream in{std::string(text)};
-    std::string line;
-    long number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string problem, usage, algo_name, extra;
-        fields >> problem >> usage >> algo_name;
-        const auto parsed = ConvProblem::parse(problem);
-        const auto algo = parse_conv_algo(algo_name);
-        if (!parsed || (usage != "training" && usage != "inference") || !algo || *algo == ConvAlgo::Auto || (fields >> extra))
-            throw core::InputError("expected '<problem> training|inference naive|direct|fft', got '" + line + "'")
-                .at_line(source, number);
-        remembered_[problem + " " + usage] = *algo;
-    }
+    if (wanted != ConvAlgo::Auto && unsupported_reason(wanted, problem) && !problem.invalid_reason()) wanted = ConvAlgo::Direct;
+    return workspace_estimate(wanted, problem, context);
 }
 
 }  // namespace znn::conv

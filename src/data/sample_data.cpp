@@ -99,6 +99,17 @@ public:
     SampleData load();
 
 private:
+    /// Steps 1-2: every volume checked and the candidate deviations found, on rank 0 first.
+    SamplePlan plan() const;
+    /// Step 3-5 for one input: this rank's region of every file read, checked, preprocessed, stacked.
+    Input load_input(const SamplePlan::Input& p, const FetchRule& rule, const Box3& slab) const;
+    /// Step 3 for one output: this rank's region of the label (and mask), and the global class weights.
+    Output load_output(const SamplePlan::Output& p, const FetchRule& rule, const Box3& slab) const;
+    /// The class weights of global rebalancing from the whole volume's class counts.
+    void set_global_weights(Output& out, const std::vector<std::int64_t>& counts) const;
+    /// Step 5: the label centre voxels masked in by every output with a mask.
+    static CandidateSet candidates(const std::vector<Output>& outputs, const Box3& slab);
+
     Box3 split(const Box3& d) const;
     VolumeStatistics input_statistics(const MirroredVolume& v, const HeldRegion<float>& held) const;
     /// Throws (on every rank) if any rank's region of `v` holds a NaN or an infinity, naming the first.
@@ -220,10 +231,21 @@ SampleData SampleData::Loader::load()
     s.id_ = sample_.id;
     s.options_ = options_;
     s.rule_ = FetchRule::of(options_.out_type, options_.augment, options_.geometry);
+    const SamplePlan p = plan();
+    s.deviations_ = p.deviations;
+    for (const SamplePlan::Input& in : p.inputs) extents_.emplace_back(in.padded(), s.rule_.fetch(in.patch));
+    for (const SamplePlan::Output& out : p.outputs) extents_.emplace_back(out.label.shape, s.rule_.fetch(out.patch));
+    const Box3 slab = split(s.deviations_);  // 3. this rank's slab
+    for (const SamplePlan::Input& in : p.inputs) s.inputs_.push_back(load_input(in, s.rule_, slab));
+    for (const SamplePlan::Output& out : p.outputs) s.outputs_.push_back(load_output(out, s.rule_, slab));
+    s.candidates_ = candidates(s.outputs_, slab);
+    return s;
+}
 
-    // 1-2. Check every volume and find the candidate deviations: rank 0 first, for every rank (a
-    // problem there is everybody's and is reported once); then the other ranks, whose failure now
-    // can only be their own.
+SamplePlan SampleData::Loader::plan() const
+{
+    // Rank 0 first, for every rank (a problem there is everybody's and is reported once); then the
+    // other ranks, whose failure now can only be their own.
     std::optional<SamplePlan> plan;
     auto make_plan = [&] {
         config::Diagnostics d;
@@ -239,94 +261,96 @@ SampleData SampleData::Loader::load()
             throw;
         }
     }
-    s.deviations_ = plan->deviations;
-    for (const SamplePlan::Input& p : plan->inputs) extents_.emplace_back(p.padded(), s.rule_.fetch(p.patch));
-    for (const SamplePlan::Output& p : plan->outputs) extents_.emplace_back(p.label.shape, s.rule_.fetch(p.patch));
+    return std::move(*plan);
+}
 
-    // 3. This rank's slab, and the regions it covers.
-    const Box3 slab = split(s.deviations_);
-    for (const SamplePlan::Input& p : plan->inputs) {
-        Input in;
-        in.node = p.node;
-        in.patch = p.patch;
-        const std::int64_t channels = p.image.channels;
-        std::vector<MirroredVolume> volumes;
-        for (const CheckedVolume& f : p.image.files) {
-            MirroredVolume v;
-            v.uri = f.uri;
-            v.stored = p.image.shape;
-            v.offset = crop_offset(f.info.shape.zyx, p.image.shape);
-            v.pad_low = p.pad_low;
-            v.pad_high = p.pad_high;
-            v.channels = f.info.shape.c;
-            volumes.push_back(v);
-        }
-        in.padded = volumes.front().size();
-        in.held.region = s.rule_.coverage(in.padded, in.patch, slab);
-        in.held.data = tensor::Tensor<float>(channels, in.held.region.size, core::Init::Uninitialized);
-        std::int64_t first_channel = 0;
-        for (std::size_t i = 0; i < volumes.size(); ++i) {
-            const MirroredVolume& v = volumes[i];
-            HeldRegion<float> part{v.read_float(in.held.region, comm_), in.held.region};
-            check_finite(v, part);
-            // 4-5. Statistics of the whole stored volume, then preprocessing in memory.
-            const config::Preprocess pp = p.preprocess[std::min(i, p.preprocess.size() - 1)];
-            if (pp != config::Preprocess::None) {
-                const VolumeStatistics stats = input_statistics(v, part);
-                for (std::int64_t c = 0; c < v.channels; ++c)
-                    if (!std::isfinite(stats.channel(c).sum_sq))
-                        throw core::InputError("the volume holds NaN or infinite values").at(v.uri.str()).scope(core::ErrorScope::AllRanks);
-                preprocess_region(part.data.view(), part.region.origin, v, pp, stats);
-            }
-            tensor::copy(part.data.cview(), in.held.data.view().channels(first_channel, v.channels));
-            first_channel += v.channels;
-        }
-        s.inputs_.push_back(std::move(in));
+SampleData::Input SampleData::Loader::load_input(const SamplePlan::Input& p, const FetchRule& rule, const Box3& slab) const
+{
+    Input in;
+    in.node = p.node;
+    in.patch = p.patch;
+    std::vector<MirroredVolume> volumes;
+    for (const CheckedVolume& f : p.image.files) {
+        MirroredVolume v;
+        v.uri = f.uri;
+        v.stored = p.image.shape;
+        v.offset = crop_offset(f.info.shape.zyx, p.image.shape);
+        v.pad_low = p.pad_low;
+        v.pad_high = p.pad_high;
+        v.channels = f.info.shape.c;
+        volumes.push_back(v);
     }
-    for (const SamplePlan::Output& p : plan->outputs) {
-        Output out;
-        out.node = p.node;
-        const CheckedVolume& lv = p.label.label;
-        out.file = lv.uri.str();
-        out.patch = p.patch;
-        out.shape = p.label.shape;
-        const Box3 region = s.rule_.coverage(out.shape, out.patch, slab);
-        const MirroredVolume label{lv.uri, out.shape, crop_offset(lv.info.shape.zyx, out.shape), {}, {}, 1};
-        out.label = {label.read<std::uint32_t>(region, comm_), region};
-        std::optional<MirroredVolume> mask;
-        if (const auto& mv = p.label.mask) {
-            mask = MirroredVolume{mv->uri, out.shape, crop_offset(mv->info.shape.zyx, out.shape), {}, {}, 1};
-            out.mask = {mask_of(mask->read_float(region, comm_)), region};
+    in.padded = volumes.front().size();
+    in.held.region = rule.coverage(in.padded, in.patch, slab);
+    in.held.data = tensor::Tensor<float>(p.image.channels, in.held.region.size, core::Init::Uninitialized);
+    std::int64_t first_channel = 0;
+    for (std::size_t i = 0; i < volumes.size(); ++i) {
+        const MirroredVolume& v = volumes[i];
+        HeldRegion<float> part{v.read_float(in.held.region, comm_), in.held.region};
+        check_finite(v, part);
+        // 4-5. Statistics of the whole stored volume, then preprocessing in memory.
+        const config::Preprocess pp = p.preprocess[std::min(i, p.preprocess.size() - 1)];
+        if (pp != config::Preprocess::None) {
+            const VolumeStatistics stats = input_statistics(v, part);
+            for (std::int64_t c = 0; c < v.channels; ++c)
+                if (!std::isfinite(stats.channel(c).sum_sq))
+                    throw core::InputError("the volume holds NaN or infinite values").at(v.uri.str()).scope(core::ErrorScope::AllRanks);
+            preprocess_region(part.data.view(), part.region.origin, v, pp, stats);
         }
-        if (options_.rebalance == config::Rebalance::Global) {
-            const std::vector<std::int64_t> counts = class_counts(label, mask, out);
-            switch (options_.out_type) {
-            case config::OutType::Boundary: {
-                const ClassWeights w = global_boundary_weights(counts[0], counts[1]);
-                out.global_weights = {w, {w.zero, w.positive}};  // channel 1 is the complement of channel 0
-                break;
-            }
-            case config::OutType::Affinity:
-                for (int a = 0; a < 3; ++a) out.global_weights.push_back(normalized_weights(counts[2 * a], counts[2 * a + 1]));
-                break;
-            case config::OutType::Semantic:
-                if (counts.back() > 0)
-                    throw core::InputError(std::to_string(counts.back()) + " label voxels have a class >= num_classes (" +
-                                           std::to_string(options_.num_classes) + ")")
-                        .at(out.file)
-                        .scope(core::ErrorScope::AllRanks);
-                out.global_class_weights = semantic_weights({counts.begin(), counts.end() - 1});
-                break;
-            }
-        }
-        s.outputs_.push_back(std::move(out));
+        tensor::copy(part.data.cview(), in.held.data.view().channels(first_channel, v.channels));
+        first_channel += v.channels;
     }
+    return in;
+}
 
-    // 5. Candidates: the label centre voxel must be masked in, for every output with a mask.
+SampleData::Output SampleData::Loader::load_output(const SamplePlan::Output& p, const FetchRule& rule, const Box3& slab) const
+{
+    Output out;
+    out.node = p.node;
+    const CheckedVolume& lv = p.label.label;
+    out.file = lv.uri.str();
+    out.patch = p.patch;
+    out.shape = p.label.shape;
+    const Box3 region = rule.coverage(out.shape, out.patch, slab);
+    const MirroredVolume label{lv.uri, out.shape, crop_offset(lv.info.shape.zyx, out.shape), {}, {}, 1};
+    out.label = {label.read<std::uint32_t>(region, comm_), region};
+    std::optional<MirroredVolume> mask;
+    if (const auto& mv = p.label.mask) {
+        mask = MirroredVolume{mv->uri, out.shape, crop_offset(mv->info.shape.zyx, out.shape), {}, {}, 1};
+        out.mask = {mask_of(mask->read_float(region, comm_)), region};
+    }
+    if (options_.rebalance == config::Rebalance::Global) set_global_weights(out, class_counts(label, mask, out));
+    return out;
+}
+
+void SampleData::Loader::set_global_weights(Output& out, const std::vector<std::int64_t>& counts) const
+{
+    switch (options_.out_type) {
+    case config::OutType::Boundary: {
+        const ClassWeights w = global_boundary_weights(counts[0], counts[1]);
+        out.global_weights = {w, {w.zero, w.positive}};  // channel 1 is the complement of channel 0
+        break;
+    }
+    case config::OutType::Affinity:
+        for (int a = 0; a < 3; ++a) out.global_weights.push_back(normalized_weights(counts[2 * a], counts[2 * a + 1]));
+        break;
+    case config::OutType::Semantic:
+        if (counts.back() > 0)
+            throw core::InputError(std::to_string(counts.back()) + " label voxels have a class >= num_classes (" +
+                                   std::to_string(options_.num_classes) + ")")
+                .at(out.file)
+                .scope(core::ErrorScope::AllRanks);
+        out.global_class_weights = semantic_weights({counts.begin(), counts.end() - 1});
+        break;
+    }
+}
+
+CandidateSet SampleData::Loader::candidates(const std::vector<Output>& outputs, const Box3& slab)
+{
     bool any_mask = false;
     tensor::Tensor<std::uint8_t> valid(1, slab.size, core::Init::Uninitialized);
     tensor::fill(valid.view(), std::uint8_t{1});
-    for (const Output& out : s.outputs_) {
+    for (const Output& out : outputs) {
         if (out.mask.data.empty()) continue;
         any_mask = true;
         const tensor::TensorView<const std::uint8_t> m = out.mask.view({volume_centre(out.shape) + slab.origin, slab.size});
@@ -337,8 +361,7 @@ SampleData SampleData::Loader::load()
                 for (std::int64_t x = 0; x < slab.size.x; ++x) dst[x] = std::uint8_t(dst[x] & (src[x] > 0 ? 1 : 0));
             }
     }
-    s.candidates_ = any_mask ? CandidateSet::masked(slab, std::move(valid)) : CandidateSet::all(slab);
-    return s;
+    return any_mask ? CandidateSet::masked(slab, std::move(valid)) : CandidateSet::all(slab);
 }
 
 namespace {
@@ -466,65 +489,73 @@ Patch SampleData::extract(const core::Vec3i& d, const SpatialTransform& t, core:
         const tensor::Tensor<std::uint32_t> label = crop_shifted(cut(out.label, out.shape, d, fetch, t), m, dy, dx, shifted);
         tensor::Tensor<std::uint8_t> mask;
         if (!out.mask.data.empty()) mask = crop_shifted(cut(out.mask, out.shape, d, fetch, t), m, dy, dx, shifted);
-
-        PatchTarget target;
-        const Vec3i S = out.patch;
-        switch (options_.out_type) {
-        case config::OutType::Boundary:
-            target.target = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
-            boundary_targets(label.cview(), target.target.view());
-            if (!mask.empty()) {
-                target.mask = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
-                channel_mask(mask.cview(), target.mask.view());
-            }
-            break;
-        case config::OutType::Affinity:
-            target.target = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
-            affinity_targets(label.cview(), target.target.view());
-            if (!mask.empty()) {
-                target.mask = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
-                affinity_mask(mask.cview(), target.mask.view());
-            }
-            break;
-        case config::OutType::Semantic: {
-            target.target = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
-            const std::int64_t bad = semantic_targets(label.cview(), target.target.view());
-            if (bad >= 0)
-                throw core::InputError("label " + std::to_string(bad) + " is not a class (num_classes = " +
-                                       std::to_string(options_.num_classes) + ") near deviation " + core::to_string(d))
-                    .at(out.file);
-            if (!mask.empty()) {
-                target.mask = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
-                channel_mask(mask.cview(), target.mask.view());
-            }
-            break;
-        }
-        }
-
-        if (options_.rebalance != config::Rebalance::None) {
-            target.weight = tensor::Tensor<float>(target.target.channels(), S, core::Init::Uninitialized);
-            const tensor::TensorView<const float> mv = target.mask.cview();
-            const bool semantic = options_.out_type == config::OutType::Semantic;
-            if (options_.rebalance == config::Rebalance::Global) {
-                if (semantic)
-                    apply_semantic_weights(target.target.cview(), out.global_class_weights, target.weight.view());
-                else
-                    apply_class_weights(target.target.cview(), out.global_weights, target.weight.view());
-            } else {
-                const ClassCounts counts = ClassCounts::of(target.target.cview(), target.mask.empty() ? nullptr : &mv);
-                if (semantic) {
-                    apply_semantic_weights(target.target.cview(), semantic_weights(counts.positives), target.weight.view());
-                } else {
-                    std::vector<ClassWeights> w;
-                    for (std::size_t c = 0; c < counts.positives.size(); ++c)
-                        w.push_back(normalized_weights(counts.positives[c], counts.zeros[c]));
-                    apply_class_weights(target.target.cview(), w, target.weight.view());
-                }
-            }
-        }
+        PatchTarget target = target_of(out, label, mask, d);
+        weigh(out, target);
         patch.outputs.emplace(out.node, std::move(target));
     }
     return patch;
+}
+
+PatchTarget SampleData::target_of(const Output& out, const tensor::Tensor<std::uint32_t>& label,
+                                  const tensor::Tensor<std::uint8_t>& mask, const core::Vec3i& d) const
+{
+    PatchTarget target;
+    const Vec3i S = out.patch;
+    switch (options_.out_type) {
+    case config::OutType::Boundary:
+        target.target = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
+        boundary_targets(label.cview(), target.target.view());
+        if (!mask.empty()) {
+            target.mask = tensor::Tensor<float>(2, S, core::Init::Uninitialized);
+            channel_mask(mask.cview(), target.mask.view());
+        }
+        break;
+    case config::OutType::Affinity:
+        target.target = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
+        affinity_targets(label.cview(), target.target.view());
+        if (!mask.empty()) {
+            target.mask = tensor::Tensor<float>(3, S, core::Init::Uninitialized);
+            affinity_mask(mask.cview(), target.mask.view());
+        }
+        break;
+    case config::OutType::Semantic: {
+        target.target = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
+        const std::int64_t bad = semantic_targets(label.cview(), target.target.view());
+        if (bad >= 0)
+            throw core::InputError("label " + std::to_string(bad) + " is not a class (num_classes = " +
+                                   std::to_string(options_.num_classes) + ") near deviation " + core::to_string(d))
+                .at(out.file);
+        if (!mask.empty()) {
+            target.mask = tensor::Tensor<float>(options_.num_classes, S, core::Init::Uninitialized);
+            channel_mask(mask.cview(), target.mask.view());
+        }
+        break;
+    }
+    }
+    return target;
+}
+
+void SampleData::weigh(const Output& out, PatchTarget& target) const
+{
+    if (options_.rebalance == config::Rebalance::None) return;
+    target.weight = tensor::Tensor<float>(target.target.channels(), out.patch, core::Init::Uninitialized);
+    const bool semantic = options_.out_type == config::OutType::Semantic;
+    if (options_.rebalance == config::Rebalance::Global) {
+        if (semantic)
+            apply_semantic_weights(target.target.cview(), out.global_class_weights, target.weight.view());
+        else
+            apply_class_weights(target.target.cview(), out.global_weights, target.weight.view());
+        return;
+    }
+    const tensor::TensorView<const float> mv = target.mask.cview();
+    const ClassCounts counts = ClassCounts::of(target.target.cview(), target.mask.empty() ? nullptr : &mv);
+    if (semantic) {
+        apply_semantic_weights(target.target.cview(), semantic_weights(counts.positives), target.weight.view());
+        return;
+    }
+    std::vector<ClassWeights> w;
+    for (std::size_t c = 0; c < counts.positives.size(); ++c) w.push_back(normalized_weights(counts.positives[c], counts.zeros[c]));
+    apply_class_weights(target.target.cview(), w, target.weight.view());
 }
 
 std::int64_t SampleData::bytes_held() const

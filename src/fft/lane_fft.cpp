@@ -1,20 +1,24 @@
-#include "lane_fft.hpp"
+#include "znn/fft/lane_fft.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "znn/core/error.hpp"
 
-namespace znn::conv {
+#include "znn/core/simd_begin.hpp"
+
+namespace znn::fft::ZNN_SIMD_NS {
 
 namespace {
 
-using W = simd::Wide;
+using W = Wide;
 using V = W::V;
 constexpr int kLanes = W::kLanes;
 
-/// One complex value per lane.
-struct CV {
+/// One complex value per lane. Aligned explicitly: GCC gives a vector type the alignment of the target
+/// in effect where it is used, and std::vector's allocator (instantiated outside the per-path region)
+/// would see 32 bytes for an AVX-512 vector.
+struct alignas(sizeof(V)) CV {
     V re, im;
 };
 
@@ -274,6 +278,58 @@ void run_pass(core::ParallelFor* threads, std::int64_t items, float* lines_base,
     threads->run(items, grain, [&](std::int64_t begin, std::int64_t end, int t) { pass(begin, end, lines_of(t)); });
 }
 
+/// The complex line C = A + i·B (nx values) whose inverse transform has the real row a in its real part
+/// and the real row b in its imaginary part, from the two rows' half-spectra (nx/2 + 1 values each;
+/// b null: zero). c2r ignores the imaginary parts of DC and Nyquist, and so does this.
+void join_hermitian_rows(const CV* a_row, const CV* b_row, std::int64_t nx, CV* line)
+{
+    const std::int64_t nxc = nx / 2 + 1;
+    for (std::int64_t k = 0; k < nx; ++k) {
+        const bool mirrored = k >= nxc;  // the conjugate of frequency nx − k
+        const std::int64_t at = mirrored ? nx - k : k;
+        CV a = a_row[at];
+        CV b = b_row ? b_row[at] : CV{W::zero(), W::zero()};
+        if (k == 0 || 2 * k == nx) {
+            a.im = W::zero();
+            b.im = W::zero();
+        } else if (mirrored) {
+            a.im = W::sub(W::zero(), a.im);
+            b.im = W::sub(W::zero(), b.im);
+        }
+        line[k] = {W::sub(a.re, b.im), W::add(a.im, b.re)};
+    }
+}
+
+/// Writes (or adds) row (z, y) of the block, the first `width` values of line c (its real or its
+/// imaginary parts, one volume per lane) times `scale`, to every target that has the row.
+void store_row(const CV* c, bool imaginary, std::int64_t z, std::int64_t y, std::int64_t width, V scale, const LaneTarget* dst,
+               int count, float* gather)
+{
+    for (std::int64_t x0 = 0; x0 < width; x0 += kLanes) {
+        V r[kLanes];
+        const std::int64_t m = std::min<std::int64_t>(kLanes, width - x0);
+        for (std::int64_t j = 0; j < kLanes; ++j) r[j] = j < m ? W::mul(imaginary ? c[x0 + j].im : c[x0 + j].re, scale) : W::zero();
+        W::transpose(r);
+        for (int g = 0; g < count; ++g) {
+            const LaneTarget& t = dst[g];
+            if (!t.base || z >= t.valid.z || y >= t.valid.y) continue;
+            const std::int64_t n = std::min(std::min(t.valid.x, width) - x0, m);
+            if (n <= 0) continue;
+            float* p = t.base + z * t.stride.z + y * t.stride.y + x0 * t.stride.x;
+            if (t.stride.x == 1) {
+                const int ni = static_cast<int>(n);
+                W::store_first(p, t.add ? W::add(W::load_first(p, ni), r[g]) : r[g], ni);
+                continue;
+            }
+            W::store(gather, r[g]);
+            for (std::int64_t x = 0; x < n; ++x) {
+                float& d = p[x * t.stride.x];
+                d = t.add ? d + gather[x] : gather[x];
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void LaneFft::forward(const LaneVolume* src, int count, const core::Vec3i& block, float scale, float* const* dst,
@@ -436,54 +492,14 @@ void LaneFft::inverse(const float* const* src, std::int64_t block_stride, int co
             const std::int64_t z = item / pairs, y = item % pairs * 2;
             const bool pair = y + 1 < block.y;
             const CV* a_row = vol + (z * ny + y) * nxc;
-            const CV* b_row = a_row + nxc;
-            for (std::int64_t k = 0; k < nx; ++k) {
-                CV a, b;
-                if (k < nxc) {
-                    a = a_row[k];
-                    b = pair ? b_row[k] : CV{W::zero(), W::zero()};
-                    if (k == 0 || 2 * k == nx) {  // c2r ignores the imaginary parts of DC and Nyquist
-                        a.im = W::zero();
-                        b.im = W::zero();
-                    }
-                } else {  // conjugates of the mirrored frequency
-                    a = a_row[nx - k];
-                    a.im = W::sub(W::zero(), a.im);
-                    b = pair ? b_row[nx - k] : CV{W::zero(), W::zero()};
-                    b.im = W::sub(W::zero(), b.im);
-                }
-                l.a[k] = {W::sub(a.re, b.im), W::add(a.im, b.re)};
-            }
+            join_hermitian_rows(a_row, pair ? a_row + nxc : nullptr, nx, l.a);
             const CV* c = run_line(inv_[2], l.a, l.b);
-            for (int h = 0; h < (pair ? 2 : 1); ++h) {
-                const std::int64_t yy = y + h;
-                for (std::int64_t x0 = 0; x0 < block.x; x0 += kLanes) {
-                    V r[kLanes];
-                    const std::int64_t m = std::min<std::int64_t>(kLanes, block.x - x0);
-                    for (std::int64_t j = 0; j < kLanes; ++j)
-                        r[j] = j < m ? W::mul(h == 0 ? c[x0 + j].re : c[x0 + j].im, vscale) : W::zero();
-                    W::transpose(r);
-                    for (int g = 0; g < count; ++g) {
-                        const LaneTarget& t = dst[g];
-                        if (!t.base || z >= t.valid.z || yy >= t.valid.y) continue;
-                        const std::int64_t n = std::min(std::min(t.valid.x, block.x) - x0, m);
-                        if (n <= 0) continue;
-                        float* p = t.base + z * t.stride.z + yy * t.stride.y + x0 * t.stride.x;
-                        if (t.stride.x == 1) {
-                            const int ni = static_cast<int>(n);
-                            W::store_first(p, t.add ? W::add(W::load_first(p, ni), r[g]) : r[g], ni);
-                        } else {
-                            W::store(l.gather, r[g]);
-                            for (std::int64_t x = 0; x < n; ++x) {
-                                float& d = p[x * t.stride.x];
-                                d = t.add ? d + l.gather[x] : l.gather[x];
-                            }
-                        }
-                    }
-                }
-            }
+            store_row(c, /*imaginary=*/false, z, y, block.x, vscale, dst, count, l.gather);
+            if (pair) store_row(c, /*imaginary=*/true, z, y + 1, block.x, vscale, dst, count, l.gather);
         }
     });
 }
 
-}  // namespace znn::conv
+}  // namespace znn::fft::ZNN_SIMD_NS
+
+#include "znn/core/simd_end.hpp"

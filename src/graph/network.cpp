@@ -44,8 +44,6 @@ template <class T> void put(TensorView<const T> src, TensorView<T> dst, Accumula
     });
 }
 
-}  // namespace
-
 /// The algorithm the options give conv group `spec`, or Auto when it is to be measured.
 conv::ConvAlgo configured_algo(const config::EdgeGroupSpec& spec, const conv::ConvProblem& problem,
                                const NetworkOptions& options)
@@ -59,6 +57,17 @@ conv::ConvAlgo configured_algo(const config::EdgeGroupSpec& spec, const conv::Co
     }
     return conv::ConvAlgo::Auto;
 }
+
+/// What the engines of conv group `spec` are built with: the network's threads and engine options, its
+/// use, and the group's FFT tile when the network file gave one.
+conv::ConvContext conv_context(const config::EdgeGroupSpec& spec, const NetworkResources& resources, const NetworkOptions& options)
+{
+    conv::ConvContext context{resources.threads, resources.engines, options.usage};
+    if (const auto tile = options.fft_tiles.find(spec.name); tile != options.fft_tiles.end()) context.fft_tile = tile->second;
+    return context;
+}
+
+}  // namespace
 
 template <class T> struct Network<T>::Impl {
     struct Node {
@@ -193,23 +202,15 @@ template <class T> struct Network<T>::Impl {
             if constexpr (!std::is_same_v<T, float>) {
                 e.algo = conv::ConvAlgo::Naive;
             } else {
-                conv::ConvContext context{resources.threads, resources.plans, options.usage};
-                e.algo = configured_algo(*e.spec, e.problem, options);
-                if (e.algo == conv::ConvAlgo::Auto) {
-                    conv::ConvSelector* selector = resources.selector;
-                    if (!selector) {
-                        if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
-                        selector = own_selector.get();
-                    }
-                    e.algo = selector->choose(e.problem, options.usage, e.spec->name).algo;
+                const conv::ConvContext context = conv_context(*e.spec, resources, options);
+                conv::ConvSelector* selector = resources.selector;
+                if (!selector && configured_algo(*e.spec, e.problem, options) == conv::ConvAlgo::Auto) {
+                    if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
+                    selector = own_selector.get();  // one per network: layers of the same shapes are timed once
                 }
-                if (auto why = conv::unsupported_reason(e.algo, e.problem)) {
-                    if (resources.log) resources.log->warn(e.spec->name, ": ", conv::to_string(e.algo), " cannot run it (", *why, "); using direct");
-                    e.algo = conv::ConvAlgo::Direct;
-                }
-                if (const auto tile = options.fft_tiles.find(e.spec->name); tile != options.fft_tiles.end() && e.algo == conv::ConvAlgo::Fft)
-                    context.fft_tile = tile->second;
-                e.engine = conv::make_engine(e.algo, e.problem, context);
+                e.engine = conv::choose_engine(configured_algo(*e.spec, e.problem, options), e.problem, context, selector,
+                                               resources.log, e.spec->name);
+                e.algo = e.engine->algo();
             }
         }
     }
@@ -250,7 +251,7 @@ template <class T> struct Network<T>::Impl {
         case EdgeType::MaxFilter:
         case EdgeType::MaxPool:
             if constexpr (std::is_same_v<T, float>)
-                conv::max_forward(in, e.window, out, e.argmax.view(), resources.threads);
+                conv::max_forward(in, e.window, out, e.argmax.view(), resources.threads, resources.engines.simd);
             else
                 conv::naive::max_forward<T>(in, e.window, out, e.argmax.view());
             break;
@@ -579,12 +580,8 @@ MemoryEstimate estimate_memory(const config::NetSpec& spec, const NetShapes& sha
         if (e.type != EdgeType::Conv && seen[e.output]++ > 0) m.buffers += out * f;  // scratch
         if (e.type != EdgeType::Conv) continue;
         const conv::ConvProblem problem{B, e.in_maps, e.out_maps, e.in_size, e.window, e.dilation};
-        conv::ConvContext context{resources.threads, resources.plans, options.usage};
-        conv::ConvAlgo algo = configured_algo(es, problem, options);
-        if (algo != conv::ConvAlgo::Auto && conv::unsupported_reason(algo, problem)) algo = conv::ConvAlgo::Direct;
-        if (const auto tile = options.fft_tiles.find(es.name); tile != options.fft_tiles.end() && algo == conv::ConvAlgo::Fft)
-            context.fft_tile = tile->second;
-        m.engines += static_cast<std::int64_t>(conv::workspace_estimate(algo, problem, context));
+        m.engines += static_cast<std::int64_t>(
+            conv::choice_workspace_estimate(configured_algo(es, problem, options), problem, conv_context(es, resources, options)));
     }
     return m;
 }

@@ -14,7 +14,7 @@
 
 namespace znn::infer {
 
-ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, fft::PlanCache& plans, core::Logger* log)
+ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, const conv::EngineOptions& engines, core::Logger* log)
 {
     const config::NetSpec spec = config::NetSpec::load(request.net);
     const auto inputs = spec.input_nodes();
@@ -78,14 +78,14 @@ ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, fft::
         const graph::NetShapes shapes = graph::NetShapes::for_output(spec, block);
         try {
             core::require_memory(double(shapes.memory_bytes()) + double(volume.count()) * 8.0, "znn apply on this whole volume");
-            core::require_memory(double(graph::estimate_memory(spec, shapes, inference, {threads, plans, nullptr, log}).total()) +
+            core::require_memory(double(graph::estimate_memory(spec, shapes, inference, {threads, engines, nullptr, log}).total()) +
                                      double(volume.count()) * 8.0,
                                  "znn apply on this whole volume");
         } catch (core::InputError& e) {
             throw core::InputError(e.message() + "; znn forward runs it in blocks").at(in_uri.str());
         }
     }
-    BlockNetwork net(spec, block, params, options, {threads, plans, nullptr, log}, request.softmax);
+    BlockNetwork net(spec, block, params, options, {threads, engines, nullptr, log}, request.softmax);
     tensor::copy(volume.cview(), net.input(inputs[0]));
     const auto start = std::chrono::steady_clock::now();
     net.run();

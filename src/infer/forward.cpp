@@ -400,7 +400,7 @@ void ForwardRun::check_memory(config::Diagnostics& d)
     graph::NetworkOptions o;
     o.conv_mode = c_.forward_conv_mode;
     o.usage = conv::Usage::Inference;
-    const graph::NetworkResources resources{r_.threads, r_.plans, nullptr, &log_};
+    const graph::NetworkResources resources{r_.threads, r_.engines, nullptr, &log_};
     const Vec3i extra = network_block() - c_.forward_outsz;
     const auto working_set = [&](const Vec3i& outsz) {
         return estimate_forward_memory(*spec_, outsz + extra, o, resources).total();
@@ -434,7 +434,7 @@ void ForwardRun::make_network(const std::string& stored_plan)
     graph::NetworkOptions o;
     o.conv_mode = c_.forward_conv_mode;
     o.usage = conv::Usage::Inference;
-    const graph::NetworkResources resources{r_.threads, r_.plans, nullptr, &log_};
+    const graph::NetworkResources resources{r_.threads, r_.engines, nullptr, &log_};
     const auto start = Clock::now();
     model::NetworkFileMeta plan;
     std::string text = stored_plan;
@@ -465,8 +465,8 @@ void ForwardRun::make_network(const std::string& stored_plan)
     plan_text_ = text;
     log_.debug("resident memory with the network built: ", core::bytes_text(double(core::resident_bytes())), ", peak ",
                core::bytes_text(double(core::peak_resident_bytes())));
-    // One pass on the zero input before any block: the engines' one-time work (FFTW's planning of each
-    // transform size, measured, and the kernels' first spectra) is done here, not in the first blocks.
+    // One pass on the zero input before any block: the engines' one-time work (oneDNN's generated kernels
+    // and the kernels' first spectra) is done here, not in the first blocks.
     net_->run();
     log_.info("network ", c_.net_spec, " for blocks of ", core::to_string(c_.forward_outsz), " (input ",
               core::to_string(c_.forward_outsz + fov_ - 1), ", field of view ", core::to_string(fov_),

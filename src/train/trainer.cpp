@@ -267,7 +267,7 @@ struct Trainer::Impl {
         o.usage = conv::Usage::Training;
         o.seed = c.seed;
         o.rank = comm.rank();
-        const graph::NetworkResources resources{ctx.threads, ctx.plans, nullptr, &log};
+        const graph::NetworkResources resources{ctx.threads, ctx.engines, nullptr, &log};
         const auto start_time = Clock::now();
         std::string text;
         if (comm.is_root()) {

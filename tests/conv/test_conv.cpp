@@ -1,5 +1,6 @@
 // Every convolution engine against the naive oracle, computed in double precision, on fixed and
 // randomised shapes, explicit FFT tilings, 1 to 5 threads and every order of calls, for all three passes.
+// The FFT engine runs on both SIMD paths (its AVX-512 cases are skipped on a CPU without AVX-512).
 //
 // The tolerance is fixed (kTolerance, relative to the largest reference value): float sums of a few
 // thousand terms, direct or through transforms, stay well inside it, while one missing kernel tap or a
@@ -15,6 +16,7 @@
 #include "znn/conv/select.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/rng.hpp"
+#include "znn/core/simd_path.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 using namespace znn;
@@ -25,6 +27,15 @@ using tensor::Tensor;
 namespace {
 
 constexpr double kTolerance = 2e-5;
+
+/// The engines' options of these tests: the model's tiling (no timing), on `simd`.
+EngineOptions estimate_on(core::SimdPath simd)
+{
+    EngineOptions o;
+    o.tuning = Tuning::Estimate;
+    o.simd = simd;
+    return o;
+}
 
 Tensor<float> random_tensor(Shape4 shape, core::Rng& rng)
 {
@@ -81,14 +92,14 @@ struct Tally {
 /// Runs all three passes of `algo` on one problem against the double-precision oracle: overwrite and
 /// accumulate modes, each gradient alone and both together, a weight update, backward before any
 /// forward, and backward on another input than the last forward's.
-void check_against_naive(ConvAlgo algo, const ConvProblem& p, core::ParallelFor& threads, fft::PlanCache& plans,
+void check_against_naive(ConvAlgo algo, const ConvProblem& p, core::ParallelFor& threads, const EngineOptions& engines,
                          std::uint64_t seed, Tally& tally, std::optional<core::Vec3i> fft_tile = std::nullopt)
 {
     SCOPED_TRACE(std::string(to_string(algo)) + " " + p.to_string() + " on " + std::to_string(threads.threads()) +
                  " threads" + (fft_tile ? ", tile " + core::to_string(*fft_tile) : std::string()));
     core::Rng rng = core::Rng::stream(seed, 0, core::RngPurpose::Test);
     const Reference a(p, rng), b(p, rng);
-    ConvContext ctx{threads, plans};
+    ConvContext ctx{threads, engines};
     ctx.fft_tile = fft_tile;
 
     {  // Backward first, on a fresh engine: nothing cached yet.
@@ -165,17 +176,17 @@ std::vector<std::optional<core::Vec3i>> fft_tilings()
 }
 
 /// Runs every fixed case (every FFT tiling for the FFT engine) on `threads`; returns how many ran.
-int check_fixed_cases(ConvAlgo algo, core::ParallelFor& threads, std::uint64_t seed)
+int check_fixed_cases(ConvAlgo algo, core::SimdPath simd, core::ParallelFor& threads, std::uint64_t seed)
 {
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    const EngineOptions engines = estimate_on(simd);
     Tally tally;
     for (const ConvProblem& p : fixed_cases()) {
         if (unsupported_reason(algo, p)) continue;
         if (algo != ConvAlgo::Fft) {
-            check_against_naive(algo, p, threads, plans, ++seed, tally);
+            check_against_naive(algo, p, threads, engines, ++seed, tally);
             continue;
         }
-        for (const auto& tile : fft_tilings()) check_against_naive(algo, p, threads, plans, ++seed, tally, tile);
+        for (const auto& tile : fft_tilings()) check_against_naive(algo, p, threads, engines, ++seed, tally, tile);
     }
     return tally.checked;
 }
@@ -200,39 +211,53 @@ ConvProblem random_problem(core::Rng& rng)
     return p;
 }
 
-class ConvEngines : public ::testing::TestWithParam<ConvAlgo> {};
+/// An engine and the SIMD path it runs (direct: oneDNN chooses its own kernels).
+struct EngineCase {
+    ConvAlgo algo;
+    core::SimdPath simd;
+};
+
+class ConvEngines : public ::testing::TestWithParam<EngineCase> {
+protected:
+    void SetUp() override
+    {
+        if (!core::cpu_runs(GetParam().simd)) GTEST_SKIP() << "this CPU does not run the " << core::to_string(GetParam().simd) << " kernels";
+    }
+    static ConvAlgo algo() { return GetParam().algo; }
+    static EngineOptions engines() { return estimate_on(GetParam().simd); }
+};
 
 }  // namespace
 
 TEST_P(ConvEngines, MatchNaiveOnFixedShapesAndTilingsOnOneAndTwoThreads)
 {
     core::SerialFor serial;
-    EXPECT_EQ(check_fixed_cases(GetParam(), serial, 0), expected_fixed_checks(GetParam()));
+    EXPECT_EQ(check_fixed_cases(algo(), GetParam().simd, serial, 0), expected_fixed_checks(algo()));
     sched::ThreadPool pool(2);
-    EXPECT_EQ(check_fixed_cases(GetParam(), pool, 1000), expected_fixed_checks(GetParam()));
+    EXPECT_EQ(check_fixed_cases(algo(), GetParam().simd, pool, 1000), expected_fixed_checks(algo()));
 }
 
 TEST_P(ConvEngines, MatchNaiveOnFixedShapesOnThreeAndFiveThreads)
 {
     for (int threads : {3, 5}) {
         sched::ThreadPool pool(threads);
-        EXPECT_EQ(check_fixed_cases(GetParam(), pool, 2000 + static_cast<std::uint64_t>(threads) * 100),
-                  expected_fixed_checks(GetParam()));
+        EXPECT_EQ(check_fixed_cases(algo(), GetParam().simd, pool, 2000 + static_cast<std::uint64_t>(threads) * 100),
+                  expected_fixed_checks(algo()));
     }
 }
 
 TEST_P(ConvEngines, MatchNaiveOnRandomShapes)
 {
     sched::ThreadPool pool(2);
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
-    core::Rng rng = core::Rng::stream(77, 0, core::RngPurpose::Test, static_cast<std::uint64_t>(GetParam()));
+    const EngineOptions options = engines();
+    core::Rng rng = core::Rng::stream(77, 0, core::RngPurpose::Test, static_cast<std::uint64_t>(algo()));
     Tally tally;
     int supported = 0;
     for (int n = 0; n < 25; ++n) {
         const ConvProblem p = random_problem(rng);
-        if (unsupported_reason(GetParam(), p)) continue;
+        if (unsupported_reason(algo(), p)) continue;
         ++supported;
-        check_against_naive(GetParam(), p, pool, plans, 100 + static_cast<std::uint64_t>(n), tally);
+        check_against_naive(algo(), p, pool, options, 100 + static_cast<std::uint64_t>(n), tally);
     }
     EXPECT_EQ(tally.checked, supported);
     EXPECT_GE(supported, 20) << "the random problems should mostly be ones every engine supports";
@@ -241,10 +266,10 @@ TEST_P(ConvEngines, MatchNaiveOnRandomShapes)
 TEST_P(ConvEngines, ManyChannelsAndOneThread)
 {
     core::SerialFor serial;
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    const EngineOptions options = engines();
     Tally tally;
-    check_against_naive(GetParam(), {1, 48, 9, {3, 8, 10}, {3, 3, 3}, {1, 1, 1}}, serial, plans, 5, tally);
-    check_against_naive(GetParam(), {1, 7, 48, {1, 9, 17}, {1, 5, 5}, {1, 2, 2}}, serial, plans, 6, tally);
+    check_against_naive(algo(), {1, 48, 9, {3, 8, 10}, {3, 3, 3}, {1, 1, 1}}, serial, options, 5, tally);
+    check_against_naive(algo(), {1, 7, 48, {1, 9, 17}, {1, 5, 5}, {1, 2, 2}}, serial, options, 6, tally);
     EXPECT_EQ(tally.checked, 2);
 }
 
@@ -253,14 +278,14 @@ TEST_P(ConvEngines, ManyChannelsAndOneThread)
 TEST_P(ConvEngines, UnevenLaneGroupsOnTwoThreads)
 {
     sched::ThreadPool pool(2);
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    const EngineOptions options = engines();
     Tally tally;
-    check_against_naive(GetParam(), {1, 1, 40, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 7, tally);
-    check_against_naive(GetParam(), {1, 40, 3, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, plans, 8, tally);
-    check_against_naive(GetParam(), {1, 5, 8, {2, 9, 9}, {1, 3, 3}, {1, 2, 2}}, pool, plans, 9, tally);
+    check_against_naive(algo(), {1, 1, 40, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, options, 7, tally);
+    check_against_naive(algo(), {1, 40, 3, {6, 7, 8}, {3, 3, 3}, {1, 1, 1}}, pool, options, 8, tally);
+    check_against_naive(algo(), {1, 5, 8, {2, 9, 9}, {1, 3, 3}, {1, 2, 2}}, pool, options, 9, tally);
     // Dilated, 4 phases of 4 tiles each, 32 input maps: the input-gradient inverse takes groups of 4 maps
     // (whole lane groups), each over every phase.
-    check_against_naive(GetParam(), {1, 32, 4, {1, 20, 20}, {1, 3, 3}, {1, 2, 2}}, pool, plans, 10, tally,
+    check_against_naive(algo(), {1, 32, 4, {1, 20, 20}, {1, 3, 3}, {1, 2, 2}}, pool, options, 10, tally,
                         core::Vec3i{1, 4, 4});
     EXPECT_EQ(tally.checked, 4);
 }
@@ -360,15 +385,15 @@ TEST_P(ConvEngines, MatchSampledOracleOnTheBenchmarkLayer)
     for (std::size_t n = 0; n < in_points.size(); ++n) other_maps.push_back(rng.uniform_int(0, p.in_channels - 1));
 
     sched::ThreadPool pool(2);
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    const EngineOptions options = engines();
     const std::vector<std::optional<core::Vec3i>> tilings =
-        GetParam() == ConvAlgo::Fft ? std::vector<std::optional<core::Vec3i>>{std::nullopt, core::Vec3i{10, 10, 10}}
+        algo() == ConvAlgo::Fft ? std::vector<std::optional<core::Vec3i>>{std::nullopt, core::Vec3i{10, 10, 10}}
                                     : std::vector<std::optional<core::Vec3i>>{std::nullopt};
     for (const auto& tile : tilings) {
         SCOPED_TRACE(tile ? "tile " + core::to_string(*tile) : std::string("the engine's own tiling"));
-        ConvContext ctx{pool, plans};
+        ConvContext ctx{pool, options};
         ctx.fft_tile = tile;
-        auto engine = make_engine(GetParam(), p, ctx);
+        auto engine = make_engine(algo(), p, ctx);
         if (tile) { ASSERT_EQ(engine->fft_tile(), tile); }
         Tensor<float> out(p.out_channels, p.out_size()), gin(in.shape()), gw(w.shape());
         engine->forward(in.view(), {w.view(), 1}, out.view(), Accumulate::Overwrite);
@@ -399,8 +424,13 @@ TEST_P(ConvEngines, MatchSampledOracleOnTheBenchmarkLayer)
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, ConvEngines, ::testing::Values(ConvAlgo::Direct, ConvAlgo::Fft),
-                         [](const ::testing::TestParamInfo<ConvAlgo>& param) { return std::string(to_string(param.param)); });
+INSTANTIATE_TEST_SUITE_P(All, ConvEngines,
+                         ::testing::Values(EngineCase{ConvAlgo::Direct, core::SimdPath::Avx2}, EngineCase{ConvAlgo::Fft, core::SimdPath::Avx2},
+                                           EngineCase{ConvAlgo::Fft, core::SimdPath::Avx512}),
+                         [](const ::testing::TestParamInfo<EngineCase>& param) {
+                             return std::string(to_string(param.param.algo)) +
+                                    (param.param.algo == ConvAlgo::Fft ? "_" + std::string(core::to_string(param.param.simd)) : "");
+                         });
 
 TEST(ConvProblem, CanonicalTextRoundTripsAndValidates)
 {
@@ -413,18 +443,16 @@ TEST(ConvProblem, CanonicalTextRoundTripsAndValidates)
     EXPECT_FALSE(ConvProblem::parse("b2_i40x34x34x34_o30_k7x7x7_d1x1x1_extra"));
     EXPECT_TRUE((ConvProblem{1, 1, 1, {5, 5, 5}, {3, 3, 3}, {3, 1, 1}}.invalid_reason()));  // extent 7 > 5
     core::SerialFor serial;
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
-    const ConvContext ctx{serial, plans};
+    const ConvContext ctx{serial, estimate_on(core::host_simd_path())};
     EXPECT_TRUE(unsupported_reason(ConvAlgo::Fft, {1, 1, 1, {4, 4, 4}, {1, 1, 1}, {1, 1, 1}}));
     EXPECT_THROW(make_engine(ConvAlgo::Fft, {1, 1, 1, {4, 4, 4}, {1, 1, 1}, {1, 1, 1}}, ctx), core::InputError);
     EXPECT_THROW(make_engine(ConvAlgo::Direct, {1, 1, 1, {4, 4, 4}, {5, 1, 1}, {1, 1, 1}}, ctx), core::InputError);
 }
 
-TEST(ConvSelector, TimesOnceRemembersAndReloadsChoices)
+TEST(ConvSelector, TimesOnceRemembersAndHandsBackTheEngineItTimed)
 {
     sched::ThreadPool pool(2);
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
-    const ConvContext ctx{pool, plans};
+    const ConvContext ctx{pool, estimate_on(core::host_simd_path())};
     std::vector<std::string> lines;
     core::Logger log(0, {core::LogLevel::Info, false, false, {}}, [&](std::string_view l) { lines.emplace_back(l); });
     ConvSelector selector(ctx, &log);
@@ -433,6 +461,9 @@ TEST(ConvSelector, TimesOnceRemembersAndReloadsChoices)
     const Selection first = selector.choose(big_kernel, Usage::Training, "conv1");
     EXPECT_FALSE(first.remembered);
     EXPECT_EQ(first.seconds.size(), 2u);  // both timed
+    ASSERT_TRUE(first.engine);
+    EXPECT_EQ(first.engine->algo(), first.algo);
+    EXPECT_EQ(first.engine->problem(), big_kernel);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].rfind("conv1: ", 0), 0u);
     EXPECT_NE(lines[0].find(" -> "), std::string::npos);
@@ -440,15 +471,51 @@ TEST(ConvSelector, TimesOnceRemembersAndReloadsChoices)
     const Selection again = selector.choose(big_kernel, Usage::Training, "conv3");
     EXPECT_TRUE(again.remembered);
     EXPECT_EQ(again.algo, first.algo);
+    EXPECT_FALSE(again.engine);
+    EXPECT_FALSE(selector.choose(big_kernel, Usage::Inference).remembered);  // another use, another choice
+}
 
-    ConvSelector reloaded(ctx);
-    reloaded.load(selector.save(), "choices.txt");
-    EXPECT_TRUE(reloaded.choose(big_kernel, Usage::Training).remembered);
-    EXPECT_FALSE(reloaded.choose(big_kernel, Usage::Inference).remembered);  // another use, another choice
-    try {
-        reloaded.load("# comment\nb1_i1x4x4x4_o1_k2x2x2_d1x1x1 training winograd\n", "choices.txt");
-        FAIL();
-    } catch (const core::InputError& e) {
-        EXPECT_EQ(std::string(e.what()).rfind("choices.txt:2: expected", 0), 0u) << e.what();
+TEST(ConvImplementations, OneOrderedListThatAnswersSupportMemoryAndBuilds)
+{
+    std::vector<ConvAlgo> order;
+    for (const ConvImplementation& impl : conv_implementations()) order.push_back(impl.algo);
+    EXPECT_EQ(order, (std::vector<ConvAlgo>{ConvAlgo::Direct, ConvAlgo::Fft, ConvAlgo::Naive}));
+    EXPECT_FALSE(conv_implementation(ConvAlgo::Naive).timed_by_auto);
+    EXPECT_THROW(conv_implementation(ConvAlgo::Auto), core::InternalError);
+    sched::ThreadPool pool(2);
+    const ConvContext ctx{pool, estimate_on(core::host_simd_path())};
+    const ConvProblem p{1, 4, 6, {10, 12, 14}, {3, 3, 3}, {1, 1, 1}};
+    for (const ConvImplementation& impl : conv_implementations()) {
+        SCOPED_TRACE(std::string(to_string(impl.algo)));
+        EXPECT_FALSE(impl.unsupported(p));
+        const std::size_t bound = impl.workspace_bound(p, ctx);
+        const auto engine = make_engine(impl.algo, p, ctx);
+        EXPECT_EQ(engine->algo(), impl.algo);
+        EXPECT_GE(bound, engine->workspace_bytes()) << "the bound is known before the engine runs, and holds";
     }
+    EXPECT_GE(workspace_estimate(ConvAlgo::Auto, p, ctx),
+              workspace_estimate(ConvAlgo::Direct, p, ctx) + workspace_estimate(ConvAlgo::Fft, p, ctx));
+}
+
+TEST(ChooseEngine, GivesTheAskedAlgorithmOrDirectWithAWarning)
+{
+    sched::ThreadPool pool(2);
+    const ConvContext ctx{pool, estimate_on(core::host_simd_path())};
+    std::vector<std::string> lines;
+    core::Logger log(0, {core::LogLevel::Info, false, false, {}}, [&](std::string_view l) { lines.emplace_back(l); });
+    const ConvProblem p{1, 3, 5, {8, 9, 10}, {3, 3, 3}, {1, 1, 1}};
+    EXPECT_EQ(choose_engine(ConvAlgo::Fft, p, ctx, nullptr, &log, "conv1")->algo(), ConvAlgo::Fft);
+    EXPECT_EQ(choose_engine(ConvAlgo::Direct, p, ctx, nullptr, &log, "conv1")->algo(), ConvAlgo::Direct);
+    EXPECT_TRUE(lines.empty());
+    const ConvProblem mix{1, 3, 5, {8, 9, 10}, {1, 1, 1}, {1, 1, 1}};
+    EXPECT_EQ(choose_engine(ConvAlgo::Fft, mix, ctx, nullptr, &log, "conv2")->algo(), ConvAlgo::Direct);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("conv2: fft cannot run it (a 1x1x1 kernel is a channel mix"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("using direct"), std::string::npos) << lines[0];
+    ConvSelector selector(ctx, &log);
+    const auto timed = choose_engine(ConvAlgo::Auto, p, ctx, &selector, &log, "conv3");
+    const auto again = choose_engine(ConvAlgo::Auto, p, ctx, &selector, &log, "conv4");  // remembered, built once more
+    EXPECT_EQ(timed->algo(), again->algo());
+    EXPECT_NE(lines.back().find("conv4: " + std::string(to_string(again->algo())) + " (remembered)"), std::string::npos);
+    EXPECT_THROW(choose_engine(ConvAlgo::Direct, {1, 1, 1, {4, 4, 4}, {5, 1, 1}, {1, 1, 1}}, ctx, nullptr, &log, "bad"), core::InputError);
 }

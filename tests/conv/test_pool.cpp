@@ -1,4 +1,5 @@
-// Max-filter and max-pool against a naive scan, with many ties, plus finite differences.
+// Max-filter and max-pool against a naive scan, with many ties, on both SIMD paths (the AVX-512 one
+// where the CPU runs it), plus finite differences.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "znn/conv/pool.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
+#include "znn/core/simd_path.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 using namespace znn;
@@ -45,7 +47,7 @@ void naive_max(const Tensor<float>& in, const MaxWindow& w, Tensor<float>& out, 
                 }
 }
 
-void check(const MaxWindow& w, const Vec3i& in_size, std::int64_t channels, core::ParallelFor& threads, std::uint64_t seed)
+void check(const MaxWindow& w, const Vec3i& in_size, std::int64_t channels, core::ParallelFor& threads, std::uint64_t seed, core::SimdPath simd)
 {
     SCOPED_TRACE("window " + core::to_string(w.window) + " stride " + core::to_string(w.stride) + " dilation " +
                  core::to_string(w.dilation) + " input " + core::to_string(in_size));
@@ -55,7 +57,7 @@ void check(const MaxWindow& w, const Vec3i& in_size, std::int64_t channels, core
     const Vec3i O = w.out_size(in_size);
     Tensor<float> out(channels, O), ref(channels, O);
     Tensor<std::int32_t> argmax(channels, O), ref_argmax(channels, O);
-    max_forward(in.view(), w, out.view(), argmax.view(), threads);
+    max_forward(in.view(), w, out.view(), argmax.view(), threads, simd);
     naive_max(in, w, ref, ref_argmax);
     for (std::size_t i = 0; i < out.span().size(); ++i) {
         ASSERT_EQ(out.span()[i], ref.span()[i]) << i;
@@ -78,19 +80,34 @@ void check(const MaxWindow& w, const Vec3i& in_size, std::int64_t channels, core
 
 }  // namespace
 
-TEST(MaxPool, FilterAndPoolMatchTheNaiveScanWithTies)
+class MaxPaths : public ::testing::TestWithParam<core::SimdPath> {
+protected:
+    void SetUp() override
+    {
+        if (!core::cpu_runs(GetParam())) GTEST_SKIP() << "this CPU does not run the " << core::to_string(GetParam()) << " kernels";
+    }
+};
+
+TEST_P(MaxPaths, FilterAndPoolMatchTheNaiveScanWithTies)
 {
+    const core::SimdPath simd = GetParam();
     sched::ThreadPool pool(2);
     std::uint64_t seed = 0;
-    check(MaxWindow::filter({2, 2, 2}), {5, 6, 7}, 3, pool, ++seed);
-    check(MaxWindow::filter({1, 2, 2}, {1, 2, 2}), {3, 11, 12}, 2, pool, ++seed);  // 2D, dilated (N4 style)
-    check(MaxWindow::filter({3, 1, 4}, {2, 1, 3}), {9, 4, 17}, 1, pool, ++seed);
-    check(MaxWindow::filter({1, 1, 1}), {2, 3, 4}, 2, pool, ++seed);
-    check(MaxWindow::pool({2, 2, 2}), {4, 6, 8}, 3, pool, ++seed);
-    check(MaxWindow::pool({1, 3, 2}), {2, 9, 10}, 2, pool, ++seed);
+    check(MaxWindow::filter({2, 2, 2}), {5, 6, 7}, 3, pool, ++seed, simd);
+    check(MaxWindow::filter({1, 2, 2}, {1, 2, 2}), {3, 11, 12}, 2, pool, ++seed, simd);  // 2D, dilated (N4 style)
+    check(MaxWindow::filter({3, 1, 4}, {2, 1, 3}), {9, 4, 17}, 1, pool, ++seed, simd);
+    check(MaxWindow::filter({1, 1, 1}), {2, 3, 4}, 2, pool, ++seed, simd);
+    check(MaxWindow::pool({2, 2, 2}), {4, 6, 8}, 3, pool, ++seed, simd);
+    check(MaxWindow::pool({1, 3, 2}), {2, 9, 10}, 2, pool, ++seed, simd);
+    // Rows of whole vector groups and a tail (AVX-512: 4 vectors of 16 at a time), dense and strided.
+    check(MaxWindow::filter({2, 2, 3}), {3, 4, 150}, 2, pool, ++seed, simd);
+    check(MaxWindow::pool({1, 2, 2}), {2, 4, 260}, 2, pool, ++seed, simd);
     core::SerialFor serial;
-    check(MaxWindow::filter({2, 3, 2}, {1, 2, 1}), {6, 13, 9}, 4, serial, ++seed);
+    check(MaxWindow::filter({2, 3, 2}, {1, 2, 1}), {6, 13, 9}, 4, serial, ++seed, simd);
 }
+
+INSTANTIATE_TEST_SUITE_P(Simd, MaxPaths, ::testing::Values(core::SimdPath::Avx2, core::SimdPath::Avx512),
+                         [](const ::testing::TestParamInfo<core::SimdPath>& p) { return std::string(core::to_string(p.param)); });
 
 TEST(MaxPool, GradientMatchesFiniteDifferences)
 {

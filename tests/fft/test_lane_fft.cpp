@@ -1,20 +1,27 @@
-// The conv engine's batched SIMD transforms (src/conv/lane_fft) against FFTW's r2c/c2r on the
-// same volumes: every lane count, pruned blocks, strided and reversed sources and targets.
+// znn's batched SIMD transforms (fft::LaneFft) against FFTW's r2c/c2r on the same volumes: every
+// lane count, pruned blocks, strided and reversed sources and targets. Compiled once per SIMD path;
+// each path's tests run where the CPU runs it.
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "conv/lane_fft.hpp"
+#include "support/fftw_oracle.hpp"
+#include "support/simd_test.hpp"
 #include "znn/core/aligned.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/fft/plan_cache.hpp"
+#include "znn/fft/lane_fft.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 using namespace znn;
-using conv::LaneFft;
 using core::Vec3i;
+using fft::ZNN_SIMD_NS::LaneFft;
+using fft::ZNN_SIMD_NS::LaneTarget;
+using fft::ZNN_SIMD_NS::LaneVolume;
+using test::cfloat;
+using test::fftw_c2r;
+using test::fftw_r2c;
 
 namespace {
 
@@ -41,29 +48,11 @@ std::vector<float> random_volume(const Vec3i& n, const Vec3i& block, core::Rng& 
     return v;
 }
 
-std::vector<fft::cfloat> fftw_r2c(fft::PlanCache& plans, const std::vector<float>& v, const Vec3i& n)
-{
-    core::AlignedBuffer<float> in(v.size());
-    std::copy(v.begin(), v.end(), in.begin());
-    core::AlignedBuffer<fft::cfloat> out(static_cast<std::size_t>(n.z * n.y * (n.x / 2 + 1)));
-    plans.get(fft::PlanSpec::r2c_3d(n)).r2c(in.data(), out.data());
-    return {out.begin(), out.end()};
-}
-
-std::vector<float> fftw_c2r(fft::PlanCache& plans, const std::vector<fft::cfloat>& s, const Vec3i& n)
-{
-    core::AlignedBuffer<fft::cfloat> in(s.size());
-    std::copy(s.begin(), s.end(), in.begin());
-    core::AlignedBuffer<float> out(static_cast<std::size_t>(n.product()));
-    plans.get(fft::PlanSpec::c2r_3d(n)).c2r(in.data(), out.data());
-    return {out.begin(), out.end()};
-}
-
 }  // namespace
 
-TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
+ZNN_SIMD_TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
 {
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    ZNN_SKIP_UNLESS_CPU_RUNS_THIS_PATH();
     core::Rng rng = core::Rng::stream(3, 0, core::RngPurpose::Test);
     for (const Case& c : kCases) {
         SCOPED_TRACE(core::to_string(c.n) + " block " + core::to_string(c.block));
@@ -74,10 +63,10 @@ TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
             std::vector<std::vector<float>> volumes;
             // Lane 1 reads a copy with x stride 2 (as dilated inputs do); every other lane a plain array.
             std::vector<std::vector<float>> strided;
-            std::vector<conv::LaneVolume> src(static_cast<std::size_t>(count));
+            std::vector<LaneVolume> src(static_cast<std::size_t>(count));
             for (int g = 0; g < count; ++g) {
                 volumes.push_back(random_volume(c.n, c.block, rng));
-                conv::LaneVolume& s = src[static_cast<std::size_t>(g)];
+                LaneVolume& s = src[static_cast<std::size_t>(g)];
                 s.valid = c.block;
                 if (g == 1) {
                     strided.emplace_back(volumes.back().size() * 2, 99.0f);
@@ -96,13 +85,13 @@ TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
             for (int g = 0; g < count; ++g) dst.push_back(out.data() + g * LaneFft::kBlockFloats);
             lanes.forward(src.data(), count, c.block, scale, dst.data(), stride, work.data());
             for (int g = 0; g < count; ++g) {
-                const auto expected = fftw_r2c(plans, volumes[static_cast<std::size_t>(g)], c.n);
+                const auto expected = fftw_r2c(volumes[static_cast<std::size_t>(g)], c.n);
                 double largest = 1e-3;
                 for (const auto& e : expected) largest = std::max(largest, double(std::abs(e)));
                 for (std::int64_t f = 0; f < lanes.blocks() * kLanes; ++f) {
                     const float* b = dst[static_cast<std::size_t>(g)] + f / kLanes * stride;
                     const float re = b[f % kLanes], im = b[kLanes + f % kLanes];
-                    const fft::cfloat want = f < lanes.freqs() ? expected[static_cast<std::size_t>(f)] * scale : 0.0f;
+                    const cfloat want = f < lanes.freqs() ? expected[static_cast<std::size_t>(f)] * scale : 0.0f;
                     ASSERT_NEAR(re, want.real(), 2e-6 * largest) << "lane " << g << " frequency " << f;
                     ASSERT_NEAR(im, want.imag(), 2e-6 * largest) << "lane " << g << " frequency " << f;
                 }
@@ -114,9 +103,9 @@ TEST(LaneFft, ForwardMatchesFftwForEveryLaneCountAndBlock)
     }
 }
 
-TEST(LaneFft, InverseMatchesFftwOnTheKeptBlockAndAddsThroughAnyStrides)
+ZNN_SIMD_TEST(LaneFft, InverseMatchesFftwOnTheKeptBlockAndAddsThroughAnyStrides)
 {
-    fft::PlanCache plans(fft::PlanRigor::Estimate);
+    ZNN_SKIP_UNLESS_CPU_RUNS_THIS_PATH();
     core::Rng rng = core::Rng::stream(4, 0, core::RngPurpose::Test);
     for (const Case& c : kCases) {
         SCOPED_TRACE(core::to_string(c.n) + " block " + core::to_string(c.block));
@@ -130,23 +119,23 @@ TEST(LaneFft, InverseMatchesFftwOnTheKeptBlockAndAddsThroughAnyStrides)
             std::vector<std::vector<float>> expected;
             for (int g = 0; g < count; ++g) {
                 const auto volume = random_volume(c.n, c.n, rng);
-                const auto spectrum = fftw_r2c(plans, volume, c.n);
+                const auto spectrum = fftw_r2c(volume, c.n);
                 float* base = spectra.data() + g * LaneFft::kBlockFloats;
                 for (std::int64_t f = 0; f < lanes.freqs(); ++f) {
                     base[f / kLanes * stride + f % kLanes] = spectrum[static_cast<std::size_t>(f)].real();
                     base[f / kLanes * stride + kLanes + f % kLanes] = spectrum[static_cast<std::size_t>(f)].imag();
                 }
                 src.push_back(base);
-                expected.push_back(fftw_c2r(plans, spectrum, c.n));
+                expected.push_back(fftw_c2r(spectrum, c.n));
             }
             // Targets: lane 0 plain, lane 1 reversed on every axis and added to ones, lane 2 clipped in
             // y and x, every other lane plain and added to.
             const Vec3i m = c.block;
             std::vector<std::vector<float>> outputs;
-            std::vector<conv::LaneTarget> dst(static_cast<std::size_t>(count));
+            std::vector<LaneTarget> dst(static_cast<std::size_t>(count));
             for (int g = 0; g < count; ++g) {
                 outputs.emplace_back(static_cast<std::size_t>(m.product()), g == 0 ? 0.0f : 1.0f);
-                conv::LaneTarget& t = dst[static_cast<std::size_t>(g)];
+                LaneTarget& t = dst[static_cast<std::size_t>(g)];
                 t.base = outputs.back().data();
                 t.stride = {m.y * m.x, m.x, 1};
                 t.valid = m;
@@ -177,8 +166,9 @@ TEST(LaneFft, InverseMatchesFftwOnTheKeptBlockAndAddsThroughAnyStrides)
     }
 }
 
-TEST(LaneFft, PassesSplitOverThreadsGiveIdenticalResults)
+ZNN_SIMD_TEST(LaneFft, PassesSplitOverThreadsGiveIdenticalResults)
 {
+    ZNN_SKIP_UNLESS_CPU_RUNS_THIS_PATH();
     sched::ThreadPool pool(3);
     core::Rng rng = core::Rng::stream(5, 0, core::RngPurpose::Test);
     for (const Case& c : kCases) {
@@ -188,7 +178,7 @@ TEST(LaneFft, PassesSplitOverThreadsGiveIdenticalResults)
         core::AlignedBuffer<float> shared_work(static_cast<std::size_t>(lanes.work_floats(pool.threads())));
         const int count = 7;
         std::vector<std::vector<float>> volumes;
-        std::vector<conv::LaneVolume> src(count);
+        std::vector<LaneVolume> src(count);
         for (int g = 0; g < count; ++g) {
             volumes.push_back(random_volume(c.n, c.block, rng));
             src[static_cast<std::size_t>(g)] = {volumes.back().data(), {c.n.y * c.n.x, c.n.x, 1}, c.block};
@@ -205,7 +195,7 @@ TEST(LaneFft, PassesSplitOverThreadsGiveIdenticalResults)
         ASSERT_TRUE(std::equal(one.begin(), one.end(), many.begin()));
 
         std::vector<std::vector<float>> out_one, out_many;
-        std::vector<conv::LaneTarget> t_one(count), t_many(count);
+        std::vector<LaneTarget> t_one(count), t_many(count);
         std::vector<const float*> spectra;
         for (int g = 0; g < count; ++g) {
             spectra.push_back(one.data() + g * LaneFft::kBlockFloats);

@@ -13,7 +13,6 @@
 #include "znn/config/net_spec.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/graph/network.hpp"
 #include "znn/graph/transfer.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -152,7 +151,6 @@ size 2
 
 struct Rig {
     sched::ThreadPool pool{2};
-    fft::PlanCache plans;
 };
 
 template <class T> void randomize(tensor::TensorView<T> v, core::Rng& rng, double scale = 1.0)
@@ -181,7 +179,7 @@ TEST(Network, GradientsMatchFiniteDifferencesForEveryNodeAndEdgeType)
     const NetShapes shapes = NetShapes::for_output(spec, {2, 3, 3});
     NetworkOptions options;
     options.batch = 2;
-    Network<double> net(spec, shapes, options, {rig.pool, rig.plans});
+    Network<double> net(spec, shapes, options, {rig.pool});
     net.initialize(7);
     net.set_iteration(3);
     core::Rng rng(11);
@@ -264,8 +262,8 @@ size 3
     fft.batch = direct.batch = 2;
     fft.conv_mode = config::ConvMode::Fft;
     direct.conv_mode = config::ConvMode::Direct;
-    Network<float> a(spec, shapes, fft, {rig.pool, rig.plans}), b(spec, shapes, direct, {rig.pool, rig.plans});
-    Network<double> oracle(spec, shapes, direct, {rig.pool, rig.plans});
+    Network<float> a(spec, shapes, fft, {rig.pool}), b(spec, shapes, direct, {rig.pool});
+    Network<double> oracle(spec, shapes, direct, {rig.pool});
     EXPECT_EQ(a.conv_choices().at("c1"), conv::ConvAlgo::Fft);
     EXPECT_EQ(b.conv_choices().at("c1"), conv::ConvAlgo::Direct);
     for (auto* net : {&a, &b}) net->initialize(3);
@@ -311,7 +309,7 @@ TEST(Network, ABatchIsItsPatchesAndItsGradientTheirSum)
     const NetShapes shapes = NetShapes::for_output(spec, {2, 3, 3});
     NetworkOptions two, one;
     two.batch = 2;
-    Network<double> batch(spec, shapes, two, {rig.pool, rig.plans}), single(spec, shapes, one, {rig.pool, rig.plans});
+    Network<double> batch(spec, shapes, two, {rig.pool}), single(spec, shapes, one, {rig.pool});
     batch.set_phase(Phase::Test);  // dropout masks differ between batch sizes; TEST makes it the identity
     single.set_phase(Phase::Test);
     batch.initialize(9);
@@ -352,14 +350,14 @@ TEST(Network, NetworksAtDifferentPatchSizesShareOneSetOfParameters)
     const NetSpec spec = NetSpec::load(std::string(ZNN_SOURCE_DIR) + "/configs/nets/N4.znn");
     NetworkOptions fft;
     fft.conv_mode = config::ConvMode::Fft;
-    Network<float> small(spec, NetShapes::for_output(spec, {1, 2, 2}), fft, {rig.pool, rig.plans});
+    Network<float> small(spec, NetShapes::for_output(spec, {1, 2, 2}), fft, {rig.pool});
     small.initialize(3);
     NetworkOptions inference = fft;
     inference.usage = conv::Usage::Inference;
-    Network<float> large(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool, rig.plans}, small.parameter_store());
+    Network<float> large(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool}, small.parameter_store());
     ASSERT_EQ(large.parameter_store().get(), small.parameter_store().get());
     // A third network with its own parameters at the same patch size is the reference.
-    Network<float> own(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool, rig.plans});
+    Network<float> own(spec, NetShapes::for_output(spec, {1, 5, 3}), inference, {rig.pool});
     auto same_input = [&] {
         core::Rng rng(9);
         const auto a = large.input("input"), b = own.input("input");
@@ -393,7 +391,7 @@ TEST(Network, NetworksAtDifferentPatchSizesShareOneSetOfParameters)
     // Another specification's store is refused.
     const NetSpec other = parse("nodes input\ntype input\nsize 1\nedges c\ntype conv\ninit constant\ninit_args 1\nsize 1,2,2\ninput input\noutput out\n"
                                 "nodes out\ntype transfer\nfunction linear\nsize 1\n");
-    EXPECT_THROW(Network<float>(other, NetShapes::for_output(other, {1, 1, 1}), fft, {rig.pool, rig.plans}, small.parameter_store()),
+    EXPECT_THROW(Network<float>(other, NetShapes::for_output(other, {1, 1, 1}), fft, {rig.pool}, small.parameter_store()),
                  core::InternalError);
 }
 
@@ -402,7 +400,7 @@ TEST(Network, TheGradientHookSeesEveryFinishedGradientOnceInBackwardOrder)
     Rig rig;
     const NetSpec spec = parse(kEveryType);
     const NetShapes shapes = NetShapes::for_output(spec, {2, 3, 4});
-    Network<double> net(spec, shapes, {}, {rig.pool, rig.plans});
+    Network<double> net(spec, shapes, {}, {rig.pool});
     net.initialize(2);
     core::Rng rng(5);
     for (const std::string& in : spec.input_nodes()) randomize(net.input(in), rng);
@@ -450,8 +448,8 @@ TEST(Network, InitialisersAreReproducibleByGroupNameAndFollowTheirFans)
     const NetSpec a = parse(base), b = parse(base + "edges extra\ntype conv\ninit xavier\nsize 3,3,3\ninput input\noutput out\n");
     NetworkOptions direct;
     direct.conv_mode = config::ConvMode::Direct;
-    Network<float> na(a, NetShapes::for_output(a, {1, 1, 1}), direct, {rig.pool, rig.plans});
-    Network<float> nb(b, NetShapes::for_output(b, {1, 1, 1}), direct, {rig.pool, rig.plans});
+    Network<float> na(a, NetShapes::for_output(a, {1, 1, 1}), direct, {rig.pool});
+    Network<float> nb(b, NetShapes::for_output(b, {1, 1, 1}), direct, {rig.pool});
     na.initialize(42);
     nb.initialize(42);
     const auto& xa = *na.parameter("big");
@@ -481,7 +479,7 @@ TEST(Network, DropoutIsOffInTestAndKeepsTheMeanInTrain)
     const NetSpec spec = parse("nodes input\ntype input\nsize 1\nedges d\ntype dropout\nratio 0.25\ninput input\noutput out\n"
                                "nodes out\ntype sum\nsize 1\n");
     const NetShapes shapes = NetShapes::for_output(spec, {10, 20, 20});
-    Network<float> net(spec, shapes, {}, {rig.pool, rig.plans});
+    Network<float> net(spec, shapes, {}, {rig.pool});
     tensor::fill(net.input("input"), 1.0f);
     net.set_phase(Phase::Test);
     net.forward();
@@ -513,7 +511,7 @@ TEST(Network, ForwardLogisticsPassesTheGradientThrough)
     Rig rig;
     const NetSpec spec = parse("nodes input\ntype input\nsize 1\nedges c\ntype conv\ninit constant\ninit_args 2\nsize 1,1,1\n"
                                "input input\noutput out\nnodes out\ntype transfer\nfunction forward_logistics\nsize 1\n");
-    Network<double> net(spec, NetShapes::for_output(spec, {1, 1, 2}), {}, {rig.pool, rig.plans});
+    Network<double> net(spec, NetShapes::for_output(spec, {1, 1, 2}), {}, {rig.pool});
     net.initialize(1);
     net.input("input").data()[0] = 0.5;
     net.input("input").data()[1] = -1.0;
@@ -554,8 +552,8 @@ TEST(Network, GoldenOutputOfATinyNetwork)
     NetworkOptions direct, fft;
     direct.conv_mode = config::ConvMode::Direct;
     fft.conv_mode = config::ConvMode::Fft;
-    Network<double> oracle(spec, shapes, direct, {rig.pool, rig.plans});
-    Network<float> a(spec, shapes, direct, {rig.pool, rig.plans}), b(spec, shapes, fft, {rig.pool, rig.plans});
+    Network<double> oracle(spec, shapes, direct, {rig.pool});
+    Network<float> a(spec, shapes, direct, {rig.pool}), b(spec, shapes, fft, {rig.pool});
     oracle.initialize(5);
     a.initialize(5);
     b.initialize(5);
@@ -630,7 +628,7 @@ size 3
                 NetworkOptions o;
                 o.usage = usage;
                 o.conv_mode = mode;
-                const NetworkResources r{rig.pool, rig.plans};
+                const NetworkResources r{rig.pool};
                 const MemoryEstimate e = estimate_memory(*spec, shapes, o, r);
                 core::Rng rng = core::Rng::stream(1, 0, core::RngPurpose::Test);
                 const auto step = [&](Network<float>& n) {  // one pass as `usage` says, on random data

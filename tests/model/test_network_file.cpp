@@ -7,7 +7,6 @@
 #include "support/temp_dir.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/rng.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/io/hdf5.hpp"
 #include "znn/model/network_file.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -25,7 +24,6 @@ config::NetSpec n4()
 
 struct Rig {
     sched::ThreadPool pool{2};
-    fft::PlanCache plans;
     graph::NetworkOptions options;
     Rig() { options.conv_mode = config::ConvMode::Direct; }
 };
@@ -49,7 +47,7 @@ TEST(NetworkFile, ARoundTripGivesAnIdenticalForwardPass)
     const config::NetSpec spec = n4();
     const auto shapes = graph::NetShapes::for_output(spec, {1, 6, 6});
     for (const bool stdio : {false, true}) {
-        Network<float> a(spec, shapes, rig.options, {rig.pool, rig.plans});
+        Network<float> a(spec, shapes, rig.options, {rig.pool});
         a.initialize(5);
         // Optimizer state: the original's momentum, and a tensor only znn keeps.
         OptimizerState state;
@@ -67,7 +65,7 @@ TEST(NetworkFile, ARoundTripGivesAnIdenticalForwardPass)
         const std::string path = dir.file(stdio ? "s.h5" : "n.h5");
         save_network(path, a, meta, stdio ? Layout::Stdio : Layout::Root, &state);
 
-        Network<float> b(spec, shapes, rig.options, {rig.pool, rig.plans});
+        Network<float> b(spec, shapes, rig.options, {rig.pool});
         b.initialize(6);  // different values, all to be replaced
         OptimizerState loaded_state;
         const LoadReport r = load_network(path, b, LoadMode::Resume, &loaded_state);
@@ -103,7 +101,7 @@ TEST(NetworkFile, KernelsAreStoredInTheOriginalsElementOrder)
     test::TempDir dir;
     Rig rig;
     const config::NetSpec spec = n4();
-    Network<float> net(spec, graph::NetShapes::for_output(spec, {1, 1, 1}), rig.options, {rig.pool, rig.plans});
+    Network<float> net(spec, graph::NetShapes::for_output(spec, {1, 1, 1}), rig.options, {rig.pool});
     net.initialize(1);
     // conv2: 48 -> 48 maps, kernel 1,5,5. Our kernel (o = 3, i = 7) at (z, y, x) = (0, 1, 4) ...
     auto& w = *net.parameter("conv2");
@@ -122,7 +120,7 @@ TEST(NetworkFile, SeedingCopiesWhatMatchesAndResumingNeedsEverything)
     Rig rig;
     // The file holds N4; the new network renames conv6 and opts conv1 out of seeding.
     const config::NetSpec spec = n4();
-    Network<float> a(spec, graph::NetShapes::for_output(spec, {1, 1, 1}), rig.options, {rig.pool, rig.plans});
+    Network<float> a(spec, graph::NetShapes::for_output(spec, {1, 1, 1}), rig.options, {rig.pool});
     a.initialize(1);
     save_network(dir.file("n4.h5"), a, {}, Layout::Root);
     std::string text;
@@ -136,7 +134,7 @@ TEST(NetworkFile, SeedingCopiesWhatMatchesAndResumingNeedsEverything)
     config::Diagnostics d;
     const config::NetSpec changed = config::NetSpec::parse(text, "changed.znn", d);
     ASSERT_FALSE(d.has_errors());
-    Network<float> b(changed, graph::NetShapes::for_output(changed, {1, 1, 1}), rig.options, {rig.pool, rig.plans});
+    Network<float> b(changed, graph::NetShapes::for_output(changed, {1, 1, 1}), rig.options, {rig.pool});
     b.initialize(2);
     const LoadReport r = load_network(dir.file("n4.h5"), b, LoadMode::Seed);
     EXPECT_EQ(r.meta.format_version, 1);

@@ -10,7 +10,6 @@
 #include "znn/config/job_files.hpp"
 #include "znn/core/error.hpp"
 #include "znn/data/synth.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/io/hdf5.hpp"
 #include "znn/model/network_file.hpp"
 #include "znn/sched/thread_pool.hpp"
@@ -45,10 +44,9 @@ std::string write_job(const test::TempDir& dir, const dist::Comm& comm, const st
 train::TrainResult train_job(const std::string& cfg, const dist::Comm& comm, const train::TrainOptions& options = {})
 {
     sched::ThreadPool pool(2);
-    fft::PlanCache plans;
     core::Logger log = core::Logger::silent();
     const config::JobFiles job = config::JobFiles::load(cfg);
-    train::Trainer trainer(job, options, {comm, pool, plans, log, nullptr});
+    train::Trainer trainer(job, options, {comm, pool, {}, log, nullptr});
     return trainer.run();
 }
 
@@ -141,9 +139,8 @@ TEST(Trainer, SeedingCopiesGroupsByNameAndInitialisesTheRest)
     options.seed_file = dir.file("other.h5");
     if (world.is_root()) {
         sched::ThreadPool pool(1);
-        fft::PlanCache plans;
         const config::NetSpec other = config::NetSpec::load(kNets + "tiny_affinity.znn");
-        graph::Network<float> net(other, graph::NetShapes::for_output(other, {1, 1, 1}), {}, {pool, plans});
+        graph::Network<float> net(other, graph::NetShapes::for_output(other, {1, 1, 1}), {}, {pool});
         net.initialize(1);
         model::save_network(dir.file("other.h5"), net, {}, model::Layout::Root);
     }

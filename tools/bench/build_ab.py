@@ -29,6 +29,12 @@ for net, (outsz, _) in net_suite.NETS.items():
 for name, (program, args) in conv_suite.CASES.items():
     if program == "znn":
         CASES[name] = (program, args, int(name.rsplit("t", 1)[1]))
+# The FFT cases again at a fixed tile: the same transforms and products in both builds, whatever their
+# per-process tile timing would pick (it picks between near-equal tiles, run to run).
+for base, tile in (("fft k7", "14,14,14"), ("fft k5", "12,12,12")):
+    for t in (1, 2):
+        program, args = conv_suite.CASES[f"{base} t{t}"]
+        CASES[f"{base} tile {tile.split(',')[0]} t{t}"] = (program, args + ["--fft-tile", tile], t)
 
 
 def main():

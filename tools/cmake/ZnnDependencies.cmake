@@ -15,23 +15,14 @@ add_library(znn_mpi INTERFACE)
 target_link_libraries(znn_mpi INTERFACE MPI::MPI_C)
 target_compile_definitions(znn_mpi INTERFACE OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 
-# ---- FFTW3 single precision with threads and MPI -------------------------------------------------
-# Debian ships no CMake config and no pkg-config files for the threads/MPI variants.
+# ---- FFTW3 single precision: the tests' oracle for znn's own transforms (znn itself does not link it) ----
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(FFTW3F IMPORTED_TARGET fftw3f)
-find_library(FFTW3F_THREADS_LIB NAMES fftw3f_threads)
-find_library(FFTW3F_MPI_LIB NAMES fftw3f_mpi)
-find_path(FFTW3_MPI_INCLUDE_DIR NAMES fftw3-mpi.h)
-if(NOT FFTW3F_FOUND OR NOT FFTW3F_THREADS_LIB)
-    message(FATAL_ERROR "FFTW3 (single precision, threads) not found: apt-get install libfftw3-dev")
+if(ZNN_BUILD_TESTS)
+    pkg_check_modules(FFTW3F IMPORTED_TARGET fftw3f)
+    if(NOT FFTW3F_FOUND)
+        message(FATAL_ERROR "FFTW3 (single precision; the tests' oracle) not found: apt-get install libfftw3-dev")
+    endif()
 endif()
-if(NOT FFTW3F_MPI_LIB OR NOT FFTW3_MPI_INCLUDE_DIR)
-    message(FATAL_ERROR "FFTW3 MPI not found: apt-get install libfftw3-mpi-dev")
-endif()
-add_library(znn_fftw INTERFACE)
-target_include_directories(znn_fftw INTERFACE ${FFTW3_MPI_INCLUDE_DIR})
-target_link_libraries(znn_fftw INTERFACE ${FFTW3F_MPI_LIB} ${FFTW3F_THREADS_LIB} PkgConfig::FFTW3F
-                                         znn_mpi Threads::Threads)
 
 # ---- HDF5, parallel build only ---------------------------------------------------------------------
 set(HDF5_PREFER_PARALLEL ON)

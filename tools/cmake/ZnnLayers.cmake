@@ -27,9 +27,10 @@ set(ZNN_CONFINED_HEADERS
     "mpi.h=include/znn/dist/,src/dist/"
     "hdf5.h=src/io/hdf5.cpp"
     "H5=src/io/hdf5.cpp"
-    "fftw3=src/fft/"
+    "fftw3=tests/support/fftw_oracle.cpp"
     "tiff=src/io/tiff.cpp"
     "oneapi/=src/conv/direct_onednn.cpp"
     "dnnl=src/conv/direct_onednn.cpp"
     "omp.h=src/sched/thread_pool.cpp,src/conv/direct_onednn.cpp"
+    "immintrin.h=include/znn/fft/simd.hpp,src/conv/max_rows.cpp"
     "boost/=src/app/")

@@ -2,8 +2,10 @@
 /// @file
 /// @brief ConvEngine: one layer's convolution, by one of several algorithms, behind one interface.
 ///
-/// As in oneDNN, an algorithm first says whether it supports a problem, and why not
-/// (`unsupported_reason`); `make_engine` then builds a per-layer engine. Engines are per layer because
+/// As in oneDNN, the implementations form one ordered list (`conv_implementations`): each says whether
+/// it supports a problem, and why not, how much memory it needs before it runs, and builds a per-layer
+/// engine. `make_engine` builds one of a given algorithm; `conv::choose_engine` (select.hpp) is the one
+/// place an algorithm is chosen for a layer (a given one, or `auto` by timing). Engines are per layer because
 /// some keep state between calls: the FFT engine caches its kernels' spectra (refreshed when the
 /// weights' version changes) and the spectra of the last forward input (reused by the weight
 /// gradient). The three passes:
@@ -17,7 +19,7 @@
 ///
 /// Example:
 /// @code
-///   ConvContext ctx{pool, plans};
+///   ConvContext ctx{pool};  // measured tiling, the widest SIMD path this CPU runs
 ///   auto engine = make_engine(ConvAlgo::Fft, problem, ctx);
 ///   engine->forward(in.view(), {w.view(), version}, out.view(), Accumulate::Overwrite);
 ///   engine->backward(in.view(), gout.view(), {w.view(), version}, {gin.view(), gw.view()}, Accumulate::Overwrite);
@@ -33,7 +35,7 @@
 
 #include "znn/conv/problem.hpp"
 #include "znn/core/parallel_for.hpp"
-#include "znn/fft/plan_cache.hpp"
+#include "znn/core/simd_path.hpp"
 #include "znn/tensor/tensor.hpp"
 
 namespace znn::conv {
@@ -63,19 +65,34 @@ enum class Usage { Inference, Training };
 
 std::string_view to_string(Usage u) noexcept;
 
-/// @brief What engines are built with: the threads to use, the FFT plans to share, and the use.
-///
-/// With PlanRigor::Measure or Patient the FFT engine also times its best few tilings on the real
-/// shapes (one step each, as `usage` says) and keeps the fastest; with Estimate it trusts its model.
+/// How an engine chooses among its own ways to run a problem (the FFT engine: its tiling). Estimate:
+/// its cost model decides. Measure: the model's best few are timed on the real shapes (one step
+/// each, as the usage says) and the fastest is kept.
+enum class Tuning { Estimate, Measure };
+
+std::string_view to_string(Tuning t) noexcept;
+std::optional<Tuning> parse_tuning(std::string_view name) noexcept;
+
+/// @brief How engines are chosen and run, whatever the layer: one value a program sets once (from its
+/// options) and hands to every network and engine it builds.
+struct EngineOptions {
+    Tuning tuning = Tuning::Measure;
+    /// The kernels the FFT engine and the max-filter run: by default the widest this CPU runs; a
+    /// narrower one can be forced (tests, `ZNN_SIMD=avx2`); one this CPU cannot run is an InputError.
+    core::SimdPath simd = core::host_simd_path();
+};
+
+/// @brief What engines are built with: the threads to use, how to tune, the use, the SIMD path.
 struct ConvContext {
-    ConvContext(core::ParallelFor& threads_, fft::PlanCache& plans_, Usage usage_ = Usage::Training)
-        : threads(threads_), plans(plans_), usage(usage_)
+    explicit ConvContext(core::ParallelFor& threads_, const EngineOptions& options = {}, Usage usage_ = Usage::Training)
+        : threads(threads_), tuning(options.tuning), usage(usage_), simd(options.simd)
     {
     }
 
     core::ParallelFor& threads;
-    fft::PlanCache& plans;
+    Tuning tuning = Tuning::Measure;
     Usage usage = Usage::Training;
+    core::SimdPath simd;
     /// FFT tile size (output voxels per tile, z,y,x, in the dilated problem's dense grid), instead of
     /// the engine's own choice; for experiments. Clamped to the output.
     std::optional<Vec3i> fft_tile;
@@ -128,6 +145,24 @@ private:
     ConvProblem problem_;
 };
 
+/// @brief One convolution implementation in the ordered list.
+struct ConvImplementation {
+    ConvAlgo algo;
+    /// Why it cannot run a (valid) problem, or nullopt when it can.
+    std::optional<std::string> (*unsupported)(const ConvProblem& problem);
+    std::unique_ptr<ConvEngine> (*make)(const ConvProblem& problem, const ConvContext& context);
+    /// The most its engine holds while it is built and runs (ConvEngine::workspace_bytes, or more while
+    /// it tunes itself), known before it runs.
+    std::size_t (*workspace_bound)(const ConvProblem& problem, const ConvContext& context);
+    /// Whether `auto` times it (naive, the tests' oracle, is never chosen).
+    bool timed_by_auto;
+};
+
+/// Every implementation, in the order `auto` times them and a log lists them: direct, fft, naive.
+const std::vector<ConvImplementation>& conv_implementations();
+/// The implementation of `algo` (not Auto).
+const ConvImplementation& conv_implementation(ConvAlgo algo);
+
 /// Why `algo` cannot run `problem`, or nullopt when it can. Invalid shapes are never supported.
 std::optional<std::string> unsupported_reason(ConvAlgo algo, const ConvProblem& problem);
 
@@ -135,7 +170,7 @@ std::optional<std::string> unsupported_reason(ConvAlgo algo, const ConvProblem& 
 std::unique_ptr<ConvEngine> make_engine(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
 
 /// The most an engine of `algo` would hold while running `problem` (ConvEngine::workspace_bytes),
-/// without running one: for fft with measured plans, what it holds while it times its candidate
+/// without running one: for fft with measured tuning, what it holds while it times its candidate
 /// tilings side by side (all of them and the timing data); for auto, fft and direct together (the
 /// selector builds and times both). Throws InputError like make_engine for an unsupported algo.
 std::size_t workspace_estimate(ConvAlgo algo, const ConvProblem& problem, const ConvContext& context);
@@ -143,5 +178,10 @@ std::size_t workspace_estimate(ConvAlgo algo, const ConvProblem& problem, const 
 /// The oneDNN library the direct engine runs on, and how its OpenMP threads wait when idle
 /// (e.g. "3.0.0 (OpenMP threads: wait policy passive)").
 std::string onednn_version();
+
+/// Keeps oneDNN (the direct engine) to the kernels of `path` too, when a narrower path than the
+/// CPU's is forced: then a whole run uses AVX2 code only, as on an AVX2 node. Call before any engine
+/// is built (oneDNN fixes its choice on first use).
+void limit_onednn_isa(core::SimdPath path);
 
 }  // namespace znn::conv

@@ -16,12 +16,14 @@
 /// the input voxel that won; ties go to the first voxel of the window in (z, y, x) order. The
 /// backward pass adds each output gradient to the input voxel that won.
 ///
-/// Tensors are (channels, z, y, x); every channel is independent. Runs on the given ParallelFor.
+/// Tensors are (channels, z, y, x); every channel is independent. Runs on the given ParallelFor; the
+/// forward pass with the kernels of the given SIMD path.
 
 #include <cstdint>
 
 #include "znn/conv/problem.hpp"
 #include "znn/core/parallel_for.hpp"
+#include "znn/core/simd_path.hpp"
 #include "znn/tensor/tensor.hpp"
 
 namespace znn::conv {
@@ -44,7 +46,8 @@ struct MaxWindow {
 
 /// out (C, out_size) = max over windows of in (C, I); argmax (C, out_size) gets the winners' indices.
 void max_forward(tensor::TensorView<const float> in, const MaxWindow& w, tensor::TensorView<float> out,
-                 tensor::TensorView<std::int32_t> argmax, core::ParallelFor& threads);
+                 tensor::TensorView<std::int32_t> argmax, core::ParallelFor& threads,
+                 core::SimdPath simd = core::host_simd_path());
 
 /// grad_in (C, I) gets every grad_out value added at its argmax (after zeroing, for Overwrite).
 void max_backward(tensor::TensorView<const float> grad_out, tensor::TensorView<const std::int32_t> argmax,

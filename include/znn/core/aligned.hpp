@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// @brief Owning, 64-byte (cache-line) aligned arrays for SIMD kernels and FFTW.
+/// @brief Owning, 64-byte (cache-line) aligned arrays for SIMD kernels.
 ///
 /// Every buffer starts on a cache line so that two threads writing neighbouring buffers never share
 /// a line (false sharing cost a third of the 2-thread speed in an FFT prototype on this hardware).

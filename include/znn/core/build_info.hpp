@@ -3,7 +3,7 @@
 /// @brief Build provenance, recorded at build time (tools/cmake/ZnnBuildInfo.cmake).
 ///
 /// It goes into `znn version`, the start-up banner, checkpoints and output files, so any result can
-/// be traced to the exact source and compiler that made it. Library versions (MPI, FFTW, HDF5,
+/// be traced to the exact source and compiler that made it. Library versions (MPI, oneDNN, HDF5,
 /// libtiff) are queried at run time by their own modules, since the loaded shared library may differ
 /// from the headers built against.
 

@@ -136,6 +136,12 @@ private:
     std::vector<Input> inputs_;
     std::vector<Output> outputs_;
 
+    /// The target (and mask) of output `out` from its cut label and mask patches.
+    PatchTarget target_of(const Output& out, const tensor::Tensor<std::uint32_t>& label, const tensor::Tensor<std::uint8_t>& mask,
+                          const core::Vec3i& d) const;
+    /// The class weights of `target`, as the rebalancing option says.
+    void weigh(const Output& out, PatchTarget& target) const;
+
     class Loader;  // sample_data.cpp
 };
 

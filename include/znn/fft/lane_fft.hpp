@@ -1,6 +1,7 @@
 #pragma once
 // Batched 3D real FFTs for the tiled FFT engine: kLanes volumes at once, one volume per SIMD lane.
-// Private to src/conv.
+// Per-path code (compiled once per SIMD path, in namespace fft::avx2 and fft::avx512; see
+// core/simd_begin.hpp): include it only from files compiled the same way.
 //
 // Why not FFTW here: the tiled engine transforms thousands of small volumes (20³ for a 7³ kernel)
 // per step, and stores every spectrum "block-major" (kLanes frequencies per block, real parts then
@@ -9,8 +10,8 @@
 // two together took half of a training step of a 40 → 40, 7³ layer (perf). Here every butterfly
 // works on whole registers (lane g = volume g), lines are transformed in L1, and the spectra leave
 // in block layout through in-register transposes. FFTW is the reference these transforms are tested
-// against; it is faster only for volumes whose 16-lane batch outgrows L2 (64³), which the engine's
-// tiling, ranked by measured times of this code, does not choose.
+// against (tests/support); it is faster only for volumes whose batch outgrows L2, which the engine's
+// tiling, ranked by measured times of this code, does not choose (tools/bench/results/README.md).
 //
 // Spectra are the r2c half-spectra of n.z × n.y × n.x volumes, n.z · n.y · (n.x/2 + 1) complex
 // values in C order, unnormalised (forward sign −1, inverse +1), exactly as FFTW's r2c/c2r.
@@ -18,11 +19,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "simd.hpp"
 #include "znn/core/parallel_for.hpp"
 #include "znn/core/vec3.hpp"
+#include "znn/fft/simd.hpp"
 
-namespace znn::conv {
+#include "znn/core/simd_begin.hpp"
+
+namespace znn::fft::ZNN_SIMD_NS {
 
 /// Where one lane's real volume comes from, or goes to: the voxel (z, y, x) of the block at the
 /// origin is at base + z·stride.z + y·stride.y + x·stride.x; voxels at or beyond `valid` (per axis)
@@ -58,7 +61,7 @@ struct LinePlan {
 
 class LaneFft {
 public:
-    static constexpr int kLanes = simd::Wide::kLanes;
+    static constexpr int kLanes = Wide::kLanes;
     static constexpr int kBlockFloats = 2 * kLanes;
 
     explicit LaneFft(const core::Vec3i& n);
@@ -95,4 +98,6 @@ private:
     LinePlan fwd_[3], inv_[3];  // z, y, x
 };
 
-}  // namespace znn::conv
+}  // namespace znn::fft::ZNN_SIMD_NS
+
+#include "znn/core/simd_end.hpp"

@@ -29,7 +29,7 @@
 /// Example:
 /// @code
 ///   NetShapes shapes = NetShapes::for_output(spec, {1, 100, 100});
-///   Network<float> net(spec, shapes, {.batch = 2}, {pool, plans});
+///   Network<float> net(spec, shapes, {.batch = 2}, {pool});
 ///   net.initialize(seed);
 ///   copy(patch, net.input("input"));
 ///   net.forward();
@@ -75,7 +75,7 @@ struct NetworkOptions {
 /// @brief What a network runs on (owned by the caller; shared by several networks).
 struct NetworkResources {
     core::ParallelFor& threads;
-    fft::PlanCache& plans;
+    conv::EngineOptions engines{};  ///< tuning and SIMD path of every engine
     conv::ConvSelector* selector = nullptr;  ///< optimize mode; a private one when null
     core::Logger* log = nullptr;
 };

@@ -10,7 +10,7 @@
 #include "znn/config/sample_spec.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/vec3.hpp"
-#include "znn/fft/plan_cache.hpp"
+#include "znn/conv/engine.hpp"
 #include "znn/graph/network.hpp"
 
 namespace znn::infer {
@@ -44,6 +44,6 @@ struct ApplyResult {
 /// (output = input − field of view + 1) and writes the output atomically. InputError (nothing
 /// written) for a missing or unsuitable file, a channel count the network does not take, an input
 /// smaller than the field of view, an existing output without `overwrite`.
-ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, fft::PlanCache& plans, core::Logger* log);
+ApplyResult apply(const ApplyRequest& request, core::ParallelFor& threads, const conv::EngineOptions& engines, core::Logger* log);
 
 }  // namespace znn::infer

@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "znn/config/job_files.hpp"
+#include "znn/conv/engine.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/parallel_for.hpp"
 #include "znn/dist/comm.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/infer/block_grid.hpp"
 
 namespace znn::infer {
@@ -61,7 +61,7 @@ struct ForwardOptions {
 struct ForwardResources {
     const dist::Comm& comm;
     core::ParallelFor& threads;
-    fft::PlanCache& plans;
+    conv::EngineOptions engines;
     core::Logger& log;
     /// Set (to the signal's number) when the process was asked to stop: each rank takes no further
     /// block, the blocks in flight are stored, and the sample is left unfinished (SampleOutcome::stopped).

@@ -27,7 +27,7 @@ struct ForwardMemory {
     std::int64_t inputs = 0;   ///< input regions of two blocks, and one read with its conversion to float
     std::int64_t outputs = 0;  ///< two output buffers
     /// What the libraries take on first use (oneDNN's generated kernels and scratch, OpenMP thread
-    /// stacks, FFTW's plans, HDF5's caches, the allocator's slack): a fixed allowance, the largest
+    /// stacks, HDF5's caches, the allocator's slack): a fixed allowance, the largest
     /// gap seen between this estimate and the measured peak (tools/bench/forward_memory.py).
     std::int64_t libraries = std::int64_t(24) << 20;
     std::int64_t total() const { return network.total() + inputs + outputs + libraries; }

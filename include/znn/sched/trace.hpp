@@ -15,7 +15,7 @@
 /// Example:
 /// @code
 ///   TracingFor tracing(pool);
-///   Network<float> net(spec, shapes, options, {tracing, plans});
+///   Network<float> net(spec, shapes, options, {tracing});
 ///   ...; tracing.clear(); net.forward(); net.backward();
 ///   double s144 = speedup(tracing.segments(), 144);
 /// @endcode

@@ -42,10 +42,10 @@
 
 #include "znn/config/job_files.hpp"
 #include "znn/config/net_spec.hpp"
+#include "znn/conv/engine.hpp"
 #include "znn/core/log.hpp"
 #include "znn/core/parallel_for.hpp"
 #include "znn/dist/comm.hpp"
-#include "znn/fft/plan_cache.hpp"
 #include "znn/train/job_check.hpp"
 
 namespace znn::train {
@@ -68,7 +68,7 @@ struct TrainOptions {
 struct TrainContext {
     dist::Comm comm;
     core::ParallelFor& threads;
-    fft::PlanCache& plans;
+    conv::EngineOptions engines;
     core::Logger& log;
     /// Set (to the signal's number) when the process was asked to stop; polled every iteration.
     const std::atomic<int>* stop_signal = nullptr;
