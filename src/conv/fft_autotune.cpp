@@ -50,13 +50,16 @@ std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const Co
 std::size_t fft_workspace_bound(const ConvProblem& problem, const ConvContext& context)
 {
     if (context.fft_tile) return make_fft_engine(problem, context)->workspace_bytes();
-    const std::vector<Tiling> candidates = ranked_tilings(problem, context.usage, kTimedTilings);
-    const int threads = context.threads.threads();
-    if (context.tuning == Tuning::Estimate || candidates.size() == 1)
-        return fft_workspace_bytes(candidates.front(), problem, context.usage, threads);
-    // make_fft_engine times the candidates side by side: all of them and the timing data at once.
+    // The engine's tiling is one of the model's candidates, ranked by transform times measured when it
+    // is built: bound over all of them, largest first.
+    std::vector<std::size_t> bytes;
+    for (const Tiling& t : model_candidates(problem, context.usage))
+        bytes.push_back(fft_workspace_bytes(t, problem, context.usage, context.threads.threads()));
+    std::sort(bytes.rbegin(), bytes.rend());
+    if (context.tuning == Tuning::Estimate || bytes.size() == 1) return bytes.front();
+    // make_fft_engine times its candidates side by side: the largest few at once, and the timing data.
     std::size_t all = StepTimer::data_bytes(problem, context.usage);
-    for (const Tiling& t : candidates) all += fft_workspace_bytes(t, problem, context.usage, threads);
+    for (std::size_t i = 0; i < bytes.size() && i < kTimedTilings; ++i) all += bytes[i];
     return all;
 }
 

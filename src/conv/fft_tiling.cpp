@@ -78,7 +78,7 @@ double lane_transform_seconds(const Vec3i& n)
 
 }  // namespace
 
-std::vector<Tiling> ranked_tilings(const ConvProblem& p, Usage usage, std::size_t count)
+std::vector<Tiling> model_candidates(const ConvProblem& p, Usage usage)
 {
     const Vec3i O = p.out_size();
     const Vec3i sub{ceil_div(O.z, p.dilation.z), ceil_div(O.y, p.dilation.y), ceil_div(O.x, p.dilation.x)};
@@ -94,15 +94,22 @@ std::vector<Tiling> ranked_tilings(const ConvProblem& p, Usage usage, std::size_
                 const double spectra_bytes = static_cast<double>(t.blocks) * kBlockFloats * 4.0 * p.in_channels * p.out_channels;
                 if (spectra_bytes > kMaxKernelSpectraBytes && !scored.empty()) continue;
                 const double N = static_cast<double>(t.real_count);
-                const double estimate = 2.5 * N * std::log2(std::max(N, 2.0)) / 35e9;  // LaneFft, measured at 16³-20³
+                const double estimate = 2.5 * N * std::log2(std::max(N, 2.0)) / 35e9;  // LaneFft's N·log N, roughly
                 scored.push_back({model_seconds(p, t, estimate, usage), t});
             }
-    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.seconds < b.seconds; });
-    scored.resize(std::min<std::size_t>(scored.size(), 8));
-    for (Scored& s : scored) s.seconds = model_seconds(p, s.tiling, lane_transform_seconds(s.tiling.n), usage);
-    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.seconds < b.seconds; });
+    std::stable_sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.seconds < b.seconds; });
     std::vector<Tiling> best;
-    for (std::size_t i = 0; i < scored.size() && i < count; ++i) best.push_back(scored[i].tiling);
+    for (std::size_t i = 0; i < scored.size() && i < kModelCandidates; ++i) best.push_back(scored[i].tiling);
+    return best;
+}
+
+std::vector<Tiling> ranked_tilings(const ConvProblem& p, Usage usage, std::size_t count)
+{
+    std::vector<std::pair<double, Tiling>> scored;
+    for (const Tiling& t : model_candidates(p, usage)) scored.emplace_back(model_seconds(p, t, lane_transform_seconds(t.n), usage), t);
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Tiling> best;
+    for (std::size_t i = 0; i < scored.size() && i < count; ++i) best.push_back(scored[i].second);
     return best;
 }
 

@@ -62,7 +62,15 @@ struct Tiling {
 /// The tiling of `p` with output tiles of `tile` voxels (per axis, in a phase's dense grid).
 Tiling make_tiling(const ConvProblem& p, const Vec3i& tile);
 
-/// The `count` most promising tilings of `p`, best first.
+/// How many tilings the model keeps for measurement.
+constexpr std::size_t kModelCandidates = 8;
+
+/// The (at most kModelCandidates) best tilings of `p` by the cost model with an N·log N transform
+/// estimate, best first; the same on every call.
+std::vector<Tiling> model_candidates(const ConvProblem& p, Usage usage);
+
+/// The `count` most promising tilings of `p`, best first: model_candidates ranked again with measured
+/// transform times (so the order, and the first `count`, can differ from call to call).
 std::vector<Tiling> ranked_tilings(const ConvProblem& p, Usage usage, std::size_t count);
 
 /// Output maps per chunk of the weight gradient (training).
