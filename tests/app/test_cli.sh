@@ -123,7 +123,7 @@ expect 0 '"phases_s":\{"kernel fft":[0-9.e-]+,"input fft":' "$znn" bench net "$w
 # default, or the user's choice, never rewritten (znn starts once: no restart sets it).
 expect 0 'oneDNN: .*on the thread pool.s OpenMP team; the runtime.s default wait\)' env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$znn" version
 expect 0 'oneDNN: .*OMP_WAIT_POLICY passive\)' env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive "$znn" version
-expect 0 'threads:  one team per rank: OpenMP' "$znn" version
+expect 0 'threads:  one team per rank: (OpenMP|std::thread)' "$znn" version  # std::thread: the pool under ThreadSanitizer
 
 # Under MPI: a shared error is printed once by rank 0 and every rank exits 2.
 mpi=("$mpiexec" -n 2 --oversubscribe --bind-to none)
