@@ -18,15 +18,19 @@ namespace {
 
 constexpr std::size_t kTimedTilings = 3;
 
+/// The tiling of a tile the caller gave (ConvContext::fft_tile), clamped to the output.
+Tiling given_tiling(const ConvProblem& problem, const Vec3i& given)
+{
+    const Tiling any = make_tiling(problem, Vec3i{1, 1, 1});
+    Vec3i tile = max(min(given, any.sub_out), Vec3i{1, 1, 1});
+    for (int a = 0; a < 3; ++a)
+        if (problem.kernel[a] == 1) tile[a] = 1;  // never transform along an axis the kernel does not span
+    return make_tiling(problem, tile);
+}
+
 std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const ConvContext& context)
 {
-    if (context.fft_tile) {
-        const Tiling any = make_tiling(problem, Vec3i{1, 1, 1});
-        Vec3i tile = max(min(*context.fft_tile, any.sub_out), Vec3i{1, 1, 1});
-        for (int a = 0; a < 3; ++a)
-            if (problem.kernel[a] == 1) tile[a] = 1;  // never transform along an axis the kernel does not span
-        return make_tiled_fft_engine(problem, context, make_tiling(problem, tile));
-    }
+    if (context.fft_tile) return make_tiled_fft_engine(problem, context, given_tiling(problem, *context.fft_tile));
     const std::vector<Tiling> candidates = ranked_tilings(problem, context.usage, kTimedTilings);
     if (context.tuning == Tuning::Estimate || candidates.size() == 1)
         return make_tiled_fft_engine(problem, context, candidates.front());
@@ -49,12 +53,13 @@ std::unique_ptr<ConvEngine> make_fft_engine(const ConvProblem& problem, const Co
 
 std::size_t fft_workspace_bound(const ConvProblem& problem, const ConvContext& context)
 {
-    if (context.fft_tile) return make_fft_engine(problem, context)->workspace_bytes();
+    const int threads = context.threads.threads();
+    if (context.fft_tile) return fft_workspace_bytes(given_tiling(problem, *context.fft_tile), problem, context.usage, threads);
     // The engine's tiling is one of the model's candidates, ranked by transform times measured when it
     // is built: bound over all of them, largest first.
     std::vector<std::size_t> bytes;
     for (const Tiling& t : model_candidates(problem, context.usage))
-        bytes.push_back(fft_workspace_bytes(t, problem, context.usage, context.threads.threads()));
+        bytes.push_back(fft_workspace_bytes(t, problem, context.usage, threads));
     std::sort(bytes.rbegin(), bytes.rend());
     if (context.tuning == Tuning::Estimate || bytes.size() == 1) return bytes.front();
     // make_fft_engine times its candidates side by side: the largest few at once, and the timing data.

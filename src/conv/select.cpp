@@ -32,6 +32,17 @@ double best_step_seconds(ConvEngine& engine, StepTimer& timer, double give_up_af
     return best;
 }
 
+/// `wanted` when it can run the (valid) problem, else direct: the fallback both the choice and its
+/// memory estimate follow. Invalid problems keep `wanted`, so that building them reports the reason.
+ConvAlgo runnable_algo(ConvAlgo wanted, const ConvProblem& problem, core::Logger* log, std::string_view name)
+{
+    if (wanted == ConvAlgo::Auto || problem.invalid_reason()) return wanted;
+    const auto why = unsupported_reason(wanted, problem);
+    if (!why) return wanted;
+    if (log) log->warn(name, ": ", to_string(wanted), " cannot run it (", *why, "); using direct");
+    return ConvAlgo::Direct;
+}
+
 }  // namespace
 
 Selection ConvSelector::choose(const ConvProblem& p, Usage usage, std::string_view name)
@@ -89,17 +100,12 @@ std::unique_ptr<ConvEngine> choose_engine(ConvAlgo wanted, const ConvProblem& pr
         if (s.engine) return std::move(s.engine);
         wanted = s.algo;  // remembered: build it
     }
-    if (auto why = unsupported_reason(wanted, problem); why && !problem.invalid_reason()) {
-        if (log) log->warn(name, ": ", to_string(wanted), " cannot run it (", *why, "); using direct");
-        wanted = ConvAlgo::Direct;
-    }
-    return make_engine(wanted, problem, context);
+    return make_engine(runnable_algo(wanted, problem, log, name), problem, context);
 }
 
 std::size_t choice_workspace_estimate(ConvAlgo wanted, const ConvProblem& problem, const ConvContext& context)
 {
-    if (wanted != ConvAlgo::Auto && unsupported_reason(wanted, problem) && !problem.invalid_reason()) wanted = ConvAlgo::Direct;
-    return workspace_estimate(wanted, problem, context);
+    return workspace_estimate(runnable_algo(wanted, problem, nullptr, ""), problem, context);
 }
 
 }  // namespace znn::conv

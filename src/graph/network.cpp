@@ -203,13 +203,13 @@ template <class T> struct Network<T>::Impl {
                 e.algo = conv::ConvAlgo::Naive;
             } else {
                 const conv::ConvContext context = conv_context(*e.spec, resources, options);
+                const conv::ConvAlgo wanted = configured_algo(*e.spec, e.problem, options);
                 conv::ConvSelector* selector = resources.selector;
-                if (!selector && configured_algo(*e.spec, e.problem, options) == conv::ConvAlgo::Auto) {
+                if (!selector && wanted == conv::ConvAlgo::Auto) {
                     if (!own_selector) own_selector = std::make_unique<conv::ConvSelector>(context, resources.log);
                     selector = own_selector.get();  // one per network: layers of the same shapes are timed once
                 }
-                e.engine = conv::choose_engine(configured_algo(*e.spec, e.problem, options), e.problem, context, selector,
-                                               resources.log, e.spec->name);
+                e.engine = conv::choose_engine(wanted, e.problem, context, selector, resources.log, e.spec->name);
                 e.algo = e.engine->algo();
             }
         }

@@ -493,6 +493,9 @@ TEST(ConvImplementations, OneOrderedListThatAnswersSupportMemoryAndBuilds)
         EXPECT_EQ(engine->algo(), impl.algo);
         EXPECT_GE(bound, engine->workspace_bytes()) << "the bound is known before the engine runs, and holds";
     }
+    ConvContext tiled = ctx;  // a given tile: the bound is the engine's own workspace, without building it
+    tiled.fft_tile = Vec3i{3, 4, 5};
+    EXPECT_EQ(workspace_estimate(ConvAlgo::Fft, p, tiled), make_engine(ConvAlgo::Fft, p, tiled)->workspace_bytes());
     EXPECT_GE(workspace_estimate(ConvAlgo::Auto, p, ctx),
               workspace_estimate(ConvAlgo::Direct, p, ctx) + workspace_estimate(ConvAlgo::Fft, p, ctx));
 }
