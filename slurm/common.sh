@@ -57,11 +57,13 @@ requeue_or_exit() {
     if [ "$rc" -ne 75 ]; then exit "$rc"; fi
     case "${ZNN_REQUEUE:-requeue}" in
     requeue)
-        if command -v scontrol >/dev/null && scontrol requeue "$SLURM_JOB_ID"; then
-            say "stopped with its work saved: job $SLURM_JOB_ID requeued (restart $((restart + 1)) continues)"
-            exit 0
+        # The line comes first: once Slurm accepts the requeue it may end this script before
+        # scontrol returns, and a line written after it would be lost.
+        if command -v scontrol >/dev/null; then
+            say "stopped with its work saved: requeueing job $SLURM_JOB_ID (restart $((restart + 1)) continues)"
+            scontrol requeue "$SLURM_JOB_ID" && exit 0
         fi
-        say "stopped with its work saved, but 'scontrol requeue $SLURM_JOB_ID' failed: submit the same command again," \
+        say "'scontrol requeue $SLURM_JOB_ID' failed: submit the same command again," \
             "or use a --dependency=singleton chain (ZNN_REQUEUE=chain, see the top of this script)"
         exit 75 ;;
     chain)

@@ -94,7 +94,7 @@ echo "test_slurm: train.sbatch: exit $rc after $(( $(date +%s) - start )) s; its
 grep -E 'train.sbatch:|stopped at|resumed from|stop signal lead|done:' "$log" | sed 's/^/  /'
 [ "$rc" -eq 0 ] || fail "train.sbatch exited $rc (see $work/$log)"
 stops=$(grep -c 'stopped at iteration .* on request (signal 10)' "$log")
-requeues=$(grep -c 'requeued (restart' "$log")
+requeues=$(grep -c 'requeueing job [0-9]* (restart' "$log")
 [ "$stops" -ge 1 ] || fail "the training was never stopped by the signal (the job ran uncut: make it longer)"
 [ "$requeues" -eq "$stops" ] || fail "$stops stop(s) but $requeues requeue(s)"
 grep -q "restart $requeues\] done: iteration 1500 of 1500" "$log" || fail "the last run (restart $requeues) did not finish Max_iter"
