@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "commands.hpp"
-#include "stop_signals.hpp"
+#include "znn/core/stop_signals.hpp"
 #include "znn/config/job_files.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/dist/agree.hpp"
@@ -72,7 +72,7 @@ int run_forward(const std::vector<std::string>& args, Context& context)
             usage_error("shard", "--overwrite cannot be combined with --shard: the shards of a job share one store, and "
                                  "one shard would delete the others' blocks (remove the old output first)");
     }
-    StopSignals signals;
+    core::StopSignals signals;
     const auto outcomes = infer::run_forward(job, options, {context.comm, pool, context.engines, *log, &signals.flag()});
     if (!outcomes.empty() && outcomes.back().stopped) {
         log->info("stopped before the end with every computed block stored; exit code ", kStoppedExitCode, " (run again to continue)");

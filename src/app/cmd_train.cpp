@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "stop_signals.hpp"
+#include "znn/core/stop_signals.hpp"
 #include "znn/config/job_files.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/core/error.hpp"
@@ -97,7 +97,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
     report_layout(context.comm, threads, context.mpi_thread_level, log);
     log.info("job ", cfg);
 
-    StopSignals signals;
+    core::StopSignals signals;
     train::Trainer trainer(job, {vm->count("seed") ? std::optional<std::string>((*vm)["seed"].as<std::string>()) : std::nullopt, loader_threads, iterations, signal_lead},
                            {context.comm, pool, context.engines, log, &signals.flag()});
     const train::TrainResult result = trainer.run();

@@ -8,6 +8,10 @@
 
 namespace znn::app {
 
+/// Exit code of a run stopped by a signal (or by its iteration budget) with its work saved: run the
+/// same command again to continue (EX_TEMPFAIL; the slurm/ scripts requeue on it).
+constexpr int kStoppedExitCode = 75;
+
 int run_version(const std::vector<std::string>& args, Context& context);
 int run_convert(const std::vector<std::string>& args, Context& context);
 int run_bench(const std::vector<std::string>& args, Context& context);

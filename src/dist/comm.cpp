@@ -29,6 +29,13 @@ Comm::Comm(MPI_Comm comm) : comm_(comm), serial_(false)
     check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
+Comm Comm::from_fortran(std::int64_t handle)
+{
+    if (!MpiEnvironment::is_initialized())
+        throw core::MpiError("MPI is not initialised: the communicator's owner (e.g. mpi4py.MPI) must start it first");
+    return Comm(MPI_Comm_f2c(static_cast<MPI_Fint>(handle)));
+}
+
 MPI_Comm Comm::native() const noexcept
 {
     if (!serial_) return comm_;

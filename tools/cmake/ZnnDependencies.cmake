@@ -71,3 +71,14 @@ if(ZNN_BUILD_TESTS)
         message(FATAL_ERROR "GoogleTest not found: apt-get install libgtest-dev")
     endif()
 endif()
+
+# ---- Python module: Debian's /usr/bin/python3 and pybind11 ------------------------------------------
+if(ZNN_BUILD_PYTHON)
+    set(Python_EXECUTABLE /usr/bin/python3 CACHE FILEPATH "The Python the module is built for (Debian's, with its numpy and h5py)")
+    find_package(Python COMPONENTS Interpreter Development.Module)
+    find_package(pybind11 CONFIG)
+    if(NOT Python_FOUND OR NOT pybind11_FOUND)
+        message(FATAL_ERROR "the Python module needs python3-dev and pybind11: apt-get install python3-dev pybind11-dev "
+                            "python3-pybind11 (or configure with -DZNN_BUILD_PYTHON=OFF)")
+    endif()
+endif()

@@ -4,7 +4,7 @@
 # Lower layers never use upper ones; a module's list is every module it may include, directly or not.
 #
 #   layer  module  may use
-set(ZNN_MODULES core tensor dist sched config fft io data conv graph model train infer eval app)
+set(ZNN_MODULES core tensor dist sched config fft io data conv graph model train infer eval app python)
 set(ZNN_USES_core   "")                                                              # L0
 set(ZNN_USES_tensor "core")                                                          # L1a
 set(ZNN_USES_dist   "core")
@@ -20,6 +20,7 @@ set(ZNN_USES_train  "model;graph;conv;fft;data;io;dist;config;sched;tensor;core"
 set(ZNN_USES_infer  "model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
 set(ZNN_USES_eval   "infer;model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
 set(ZNN_USES_app    "train;eval;infer;model;graph;conv;fft;data;io;dist;config;sched;tensor;core")
+set(ZNN_USES_python "train;eval;infer;model;graph;conv;fft;data;io;dist;config;sched;tensor;core")  # L5 beside app
 
 # Third-party headers stay inside the modules (or files) that wrap them: header prefix, then the
 # paths (prefixes of repository paths) that may include it. Tests and tools are not checked.
@@ -33,4 +34,6 @@ set(ZNN_CONFINED_HEADERS
     "dnnl=src/conv/direct_onednn.cpp"
     "omp.h=src/sched/thread_pool.cpp,src/conv/direct_onednn.cpp"
     "immintrin.h=include/znn/fft/simd.hpp,src/conv/max_rows.cpp"
-    "boost/=src/app/")
+    "boost/=src/app/"
+    "pybind11/=src/python/"
+    "Python.h=src/python/")

@@ -42,6 +42,9 @@ public:
     static Comm world();
     /// Wraps an existing communicator without taking ownership.
     explicit Comm(MPI_Comm comm);
+    /// The communicator of a Fortran handle (what mpi4py's `comm.py2f()` gives), without taking
+    /// ownership. MpiError when MPI is not initialised (whoever owns the handle initialises MPI).
+    static Comm from_fortran(std::int64_t handle);
 
     int rank() const noexcept { return rank_; }
     int size() const noexcept { return size_; }

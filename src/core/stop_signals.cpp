@@ -1,10 +1,10 @@
-#include "stop_signals.hpp"
+#include "znn/core/stop_signals.hpp"
 
 #include <csignal>
 
 #include "znn/core/error.hpp"
 
-namespace znn::app {
+namespace znn::core {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
@@ -44,4 +44,4 @@ StopSignals::~StopSignals()
 
 const std::atomic<int>& StopSignals::flag() const noexcept { return g_stop_signal; }
 
-}  // namespace znn::app
+}  // namespace znn::core

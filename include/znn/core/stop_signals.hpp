@@ -1,14 +1,12 @@
 #pragma once
-// Stop requests by signal (private to src/app): SIGTERM, SIGUSR1 and SIGINT ask a long command to
-// stop at its next safe point (training: after the iteration, with a checkpoint) instead of dying.
+/// @file
+/// @brief Stop requests by signal: SIGTERM, SIGUSR1 and SIGINT ask a long run to stop at its next safe
+/// point (training: after the iteration, with a checkpoint; inference: after the blocks in flight)
+/// instead of dying. The command line holds one for its whole run; the Python module one per call.
 
 #include <atomic>
 
-namespace znn::app {
-
-/// Exit code of a run stopped by a signal (or by its iteration budget) with its work saved: run the
-/// same command again to continue (EX_TEMPFAIL; the slurm/ scripts requeue on it).
-constexpr int kStoppedExitCode = 75;
+namespace znn::core {
 
 /// @brief While alive, SIGTERM, SIGUSR1 and SIGINT set flag() to the signal's number instead of
 /// ending the process; a second SIGINT ends it at once (the default action), so Ctrl-C twice still
@@ -25,4 +23,4 @@ public:
     const std::atomic<int>& flag() const noexcept;
 };
 
-}  // namespace znn::app
+}  // namespace znn::core

@@ -1,0 +1,75 @@
+"""znn: dense sliding-window ConvNets (2D and 3D) on multi-core CPUs, driven from numpy.
+
+    import numpy, znn
+    net = znn.Network("n4.znn", "n4.h5")
+    y = net.forward(x)                      # x: float32 (channels, z, y, x), larger than net.fov
+    znn.train("job.cfg", set={"Max_iter": 200})
+    znn.forward("job.cfg")
+
+Errors are znn.Error subclasses carrying znn's message (file:line, path:/dataset): InputError and
+UsageError are also ValueErrors, IoError an OSError. See help(znn.Network), help(znn.train).
+"""
+import logging
+import sys
+
+from ._znn import (  # noqa: F401
+    Error,
+    InputError,
+    InternalError,
+    IoError,
+    MpiError,
+    Network,
+    NumericError,
+    UsageError,
+    __version__,
+    simd,
+    version,
+)
+
+__all__ = ["Network", "train", "forward", "Error", "InputError", "UsageError", "IoError", "MpiError", "NumericError",
+           "InternalError", "version", "simd", "__version__"]
+
+_log = logging.getLogger("znn")
+
+
+def _sink(line):
+    """Where a job's log lines go: the 'znn' logger when the program configured logging, else stderr."""
+    if _log.hasHandlers():
+        level = logging.WARNING if "warning:" in line else logging.ERROR if "error:" in line else logging.INFO
+        _log.log(level, line)
+    else:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def train(config, *, set=None, threads=0, iterations=0, seed=None, loader_threads=1, comm=None, log_level="info"):
+    """Runs the training job `config` (a .cfg) as `znn train -c` does, and returns what happened.
+
+    set             {key: value} overriding the .cfg's keys (as --set key=value)
+    threads         0: the job's num_threads, else the CPU affinity mask ($OMP_NUM_THREADS, $SLURM_CPUS_PER_TASK)
+    iterations      at most this many iterations in this call, then a checkpoint (0: up to Max_iter)
+    seed            a network file to start from (as -s)
+    comm            an mpi4py communicator (data-parallel over its ranks), or None for one process
+    log_level       'debug', 'info', 'warn' or 'error'; lines go to logging.getLogger('znn') when logging
+                    is configured, else to stderr (the progress line: cost, throughput, ETA)
+
+    Returns {'outcome': 'finished' | 'stopped' | 'checked', 'iteration', 'network', 'curve',
+    'seconds_per_iteration', 'voxels_per_second', 'validation_pixel_error'}. A run continues from its
+    last checkpoint when called again. Ctrl-C (SIGINT), SIGTERM and SIGUSR1 stop it after the current
+    iteration with a checkpoint; Ctrl-C then raises KeyboardInterrupt.
+    """
+    return _znn_call("_train", config, set, threads, iterations, seed, loader_threads, comm, log_level)
+
+
+def forward(config, *, set=None, threads=0, overwrite=False, comm=None, log_level="info"):
+    """Runs the inference job `config` (a .cfg) as `znn forward -c` does: every sample's volume in
+    blocks, into crash-safe outputs (a call after an interruption continues). Returns one dict per
+    sample: {'sample', 'outputs', 'blocks', 'computed', 'finished', 'voxels_per_second'}. Arguments as
+    for train(); Ctrl-C stops after the blocks in flight and raises KeyboardInterrupt.
+    """
+    return _znn_call("_forward", config, set, threads, overwrite, comm, log_level)
+
+
+def _znn_call(name, *args):
+    from . import _znn
+    return getattr(_znn, name)(*args, _sink)

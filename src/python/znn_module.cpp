@@ -1,0 +1,341 @@
+// The Python module `znn` (its compiled part, `znn._znn`): the engine driven from numpy. Arrays are
+// checked, never converted: a wrong dtype, layout or shape raises instead of silently copying. Every
+// call that computes releases the GIL; errors arrive as znn.Error subclasses with the C++ message.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <csignal>
+#include <string>
+
+#include "python_jobs.hpp"
+#include "python_network.hpp"
+#include "znn/core/build_info.hpp"
+#include "znn/core/stop_signals.hpp"
+#include "znn/core/error.hpp"
+#include "znn/core/simd_path.hpp"
+#include "znn/tensor/tensor.hpp"
+
+namespace py = pybind11;
+using namespace znn;
+
+namespace {
+
+/// The Python exception classes, one per core::ErrorKind, each also a subclass of the matching builtin.
+struct Exceptions {
+    PyObject* base = nullptr;
+    PyObject* by_kind[6] = {};
+};
+Exceptions& exceptions()
+{
+    static Exceptions e;
+    return e;
+}
+
+void add_exceptions(py::module_& m)
+{
+    Exceptions& e = exceptions();
+    e.base = PyErr_NewExceptionWithDoc("znn.Error", "Base of every error znn raises (a C++ znn::core::Error).", PyExc_RuntimeError, nullptr);
+    m.add_object("Error", py::handle(e.base));
+    struct Kind {
+        core::ErrorKind kind;
+        const char* name;
+        PyObject* builtin;
+        const char* doc;
+    };
+    const Kind kinds[] = {
+        {core::ErrorKind::Usage, "UsageError", PyExc_ValueError, "A wrong argument or option."},
+        {core::ErrorKind::Input, "InputError", PyExc_ValueError, "Bad input: a malformed file, a wrong shape, a missing dataset, NaN."},
+        {core::ErrorKind::Io, "IoError", PyExc_OSError, "A file could not be read or written."},
+        {core::ErrorKind::Mpi, "MpiError", PyExc_RuntimeError, "An MPI call failed."},
+        {core::ErrorKind::Numeric, "NumericError", PyExc_ArithmeticError, "A computation went non-finite."},
+        {core::ErrorKind::Internal, "InternalError", PyExc_RuntimeError, "A bug in znn: please report it."},
+    };
+    for (const Kind& k : kinds) {
+        py::tuple bases = py::make_tuple(py::handle(e.base), py::handle(k.builtin));
+        PyObject* type = PyErr_NewExceptionWithDoc((std::string("znn.") + k.name).c_str(), k.doc, bases.ptr(), nullptr);
+        e.by_kind[static_cast<int>(k.kind)] = type;
+        m.add_object(k.name, py::handle(type));
+    }
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const core::Error& err) {
+            PyErr_SetString(exceptions().by_kind[static_cast<int>(err.kind())], err.what());
+        }
+    });
+}
+
+[[noreturn]] void type_error(const std::string& text) { throw py::type_error(text); }
+
+/// `array` as a (C, Z, Y, X) float32 view, checked: C-contiguous, aligned, 4 dimensions.
+tensor::TensorView<const float> checked_volume(const py::array& array, const std::string& what)
+{
+    if (!py::isinstance<py::array_t<float>>(array) || !array.dtype().is(py::dtype::of<float>()))
+        type_error(what + ": expected a float32 array, got " + std::string(py::str(array.dtype())) +
+                   " (convert it with .astype(numpy.float32))");
+    if (array.ndim() != 4)
+        throw core::InputError(what + ": expected 4 dimensions (channels, z, y, x), got " + std::to_string(array.ndim()));
+    if (!(array.flags() & py::array::c_style))
+        type_error(what + ": expected a C-contiguous array (numpy.ascontiguousarray makes one)");
+    const auto* data = static_cast<const float*>(array.data());
+    const tensor::Shape4 shape{array.shape(0), {array.shape(1), array.shape(2), array.shape(3)}};
+    return tensor::TensorView<const float>(data, shape);
+}
+
+py::dict forward(python::PythonNetwork& net, const py::dict& inputs)
+{
+    const auto in_nodes = net.inputs();
+    std::vector<std::pair<std::string, tensor::TensorView<const float>>> views;
+    for (const auto& [name, maps] : in_nodes) {
+        if (!inputs.contains(name.c_str())) throw core::InputError("no array for input node '" + name + "'").at(net.spec().file);
+        const py::array a = py::reinterpret_borrow<py::array>(inputs[name.c_str()]);
+        const tensor::TensorView<const float> v = checked_volume(a, "input '" + name + "'");
+        if (v.channels() != maps)
+            throw core::InputError("input '" + name + "' has " + std::to_string(v.channels()) + " channels; the node takes " +
+                                   std::to_string(maps))
+                .at(net.spec().file);
+        views.emplace_back(name, v);
+    }
+    for (const auto& item : inputs) {
+        const std::string key = py::str(item.first);
+        bool known = false;
+        for (const auto& [name, maps] : in_nodes) known = known || name == key;
+        if (!known) throw core::InputError("the network has no input node '" + key + "'").at(net.spec().file);
+    }
+    const core::Vec3i size = views.front().second.size();
+    for (const auto& [name, v] : views)
+        if (v.size() != size) throw core::InputError("inputs of different sizes (" + core::to_string(size) + ", " + core::to_string(v.size()) + ")");
+    const core::Vec3i block = size - net.fov() + 1;
+    if (block.min_component() < 1)
+        throw core::InputError("input " + core::to_string(size) + " is smaller than the field of view " + core::to_string(net.fov()));
+
+    py::dict result;
+    std::vector<std::pair<float*, tensor::TensorView<const float>>> copies;  // output buffer, network output
+    infer::BlockNetwork* block_net = nullptr;
+    {
+        py::gil_scoped_release release;
+        block_net = &net.at_block(block);
+        for (const auto& [name, v] : views) tensor::copy(v, block_net->input(name));
+        block_net->run();
+    }
+    for (const auto& [name, maps] : net.outputs()) {
+        const tensor::TensorView<const float> out = block_net->output(name);
+        py::array_t<float> array({out.channels(), out.size().z, out.size().y, out.size().x});
+        copies.emplace_back(array.mutable_data(), out);
+        result[name.c_str()] = array;
+    }
+    {
+        py::gil_scoped_release release;
+        for (auto& [dst, out] : copies) tensor::copy(out, tensor::TensorView<float>(dst, out.shape()));
+    }
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    return result;
+}
+
+/// The communicator of `comm`: serial for None, else an mpi4py communicator (its Fortran handle).
+dist::Comm communicator(const py::object& comm)
+{
+    if (comm.is_none()) return dist::Comm::serial();
+    if (!py::hasattr(comm, "py2f")) type_error("comm: expected an mpi4py communicator (mpi4py.MPI.Comm) or None");
+    return dist::Comm::from_fortran(comm.attr("py2f")().cast<std::int64_t>());
+}
+
+/// A logger whose lines go to `sink(level, line)`, a Python callable, called with the GIL held from
+/// whichever thread logs.
+core::Logger python_logger(const dist::Comm& comm, const std::string& level, py::object sink)
+{
+    core::Logger::Options options;
+    const auto parsed = core::parse_log_level(level);
+    if (!parsed) throw core::UsageError("log_level: debug, info, warn or error, got '" + level + "'");
+    options.level = *parsed;
+    auto shared = std::make_shared<py::object>(std::move(sink));
+    return core::Logger(comm.rank(), options, [shared](std::string_view line) {
+        py::gil_scoped_acquire gil;
+        try {
+            (*shared)(py::str(line.data(), line.size()));
+        } catch (py::error_already_set& e) {
+            e.discard_as_unraisable("znn log sink");
+        }
+    });
+}
+
+/// Runs `job` with the GIL released and the stop signals caught; a Ctrl-C that stopped it is raised
+/// as KeyboardInterrupt once it has stopped cleanly (checkpoint or stored blocks written).
+template <class Job>
+auto run_stoppable(Job&& job)
+{
+    core::StopSignals signals;
+    auto result = [&] {
+        py::gil_scoped_release release;
+        return job(&signals.flag());
+    }();
+    if (signals.flag().load() == SIGINT) {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        throw py::error_already_set();
+    }
+    return result;
+}
+
+std::vector<std::string> overrides_of(const py::object& set)
+{
+    std::vector<std::string> r;
+    if (set.is_none()) return r;
+    for (const auto& item : py::reinterpret_borrow<py::dict>(set))
+        r.push_back(py::str(item.first).cast<std::string>() + "=" + py::str(item.second).cast<std::string>());
+    return r;
+}
+
+std::string outcome_name(train::TrainOutcome o)
+{
+    switch (o) {
+    case train::TrainOutcome::Finished: return "finished";
+    case train::TrainOutcome::Stopped: return "stopped";
+    case train::TrainOutcome::Checked: return "checked";
+    }
+    return "?";
+}
+
+std::string describe(const python::PythonNetwork& net)
+{
+    std::string text = "znn.Network('" + net.spec().file + "'";
+    if (!net.weights().empty()) text += ", weights='" + net.weights() + "'";
+    text += "): field of view " + core::to_string(net.fov()) + "; inputs";
+    for (const auto& [name, maps] : net.inputs()) text += " '" + name + "' (" + std::to_string(maps) + ")";
+    text += "; outputs";
+    for (const auto& [name, maps] : net.outputs()) text += " '" + name + "' (" + std::to_string(maps) + ")";
+    text += "; " + std::to_string(net.parameter_count()) + " parameters; " + std::to_string(net.threads()) + " thread(s), " +
+            std::string(core::to_string(net.simd())) + " kernels";
+    const auto choices = net.conv_choices();
+    if (choices.empty()) {
+        text += "; convolutions chosen at the first forward";
+    } else {
+        text += "; conv:";
+        for (const auto& [group, algo] : choices) text += " " + group + "=" + std::string(conv::to_string(algo));
+    }
+    return text;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_znn, m)
+{
+    m.doc() = "znn: dense sliding-window ConvNets on CPUs (the compiled part; import znn)";
+    add_exceptions(m);
+    m.attr("__version__") = core::build_info().version;
+    m.def("version", [] { return core::build_info().version_string(); }, "The znn version and git commit.");
+    m.def("simd", [] { return std::string(core::to_string(core::host_simd_path())); },
+          "The SIMD kernels this CPU runs: 'avx512' or 'avx2'.");
+
+    py::class_<python::PythonNetwork>(m, "Network", R"doc(A network (.znn) with its parameters, run from numpy.
+
+Network(net, weights=None, *, threads=0, conv='stored', softmax=False, seed=1)
+
+  net      the network specification (.znn, the original ZNN's format)
+  weights  a network file (.h5) written by znn or the original ZNN; None: freshly initialised
+  threads  0: the process's CPU affinity mask (or $OMP_NUM_THREADS, $SLURM_CPUS_PER_TASK)
+  conv     'stored' (the network file's choices, else measured), 'auto' (measured), 'direct', 'fft'
+  softmax  outputs passed through a softmax over their channels (nets trained with softmax_loss)
+
+forward(x) runs the dense network on x, a float32 C-contiguous array (channels, z, y, x) larger than
+the field of view by the output size minus one, or a dict of them by input node; it returns the
+output (channels, out_z, out_y, out_x), or a dict by output node when there are several. The network
+for an input size is built (and its convolutions chosen) on the first call of that size and kept.
+The GIL is released while it computes.)doc")
+        .def(py::init([](const std::string& net, const py::object& weights, int threads, const std::string& conv, bool softmax,
+                         std::uint64_t seed) {
+                 const auto choice = python::parse_conv_choice(conv);
+                 if (!choice) throw core::UsageError("conv: 'stored', 'auto', 'direct' or 'fft', got '" + conv + "'");
+                 if (threads < 0) throw core::UsageError("threads: must be 0 (the affinity mask) or positive");
+                 const std::string w = weights.is_none() ? std::string() : py::str(weights).cast<std::string>();
+                 py::gil_scoped_release release;
+                 return std::make_unique<python::PythonNetwork>(net, w, threads, *choice, softmax, seed);
+             }),
+             py::arg("net"), py::arg("weights") = py::none(), py::kw_only(), py::arg("threads") = 0, py::arg("conv") = "stored",
+             py::arg("softmax") = false, py::arg("seed") = 1)
+        .def_property_readonly("fov", [](const python::PythonNetwork& n) { const auto f = n.fov(); return py::make_tuple(f.z, f.y, f.x); },
+                               "Field of view (z, y, x): input size = output size + fov - 1.")
+        .def_property_readonly("inputs", [](const python::PythonNetwork& n) { return n.inputs(); }, "Input nodes: [(name, maps)].")
+        .def_property_readonly("outputs", [](const python::PythonNetwork& n) { return n.outputs(); }, "Output nodes: [(name, maps)].")
+        .def_property_readonly("parameter_count", &python::PythonNetwork::parameter_count, "Kernel values and biases.")
+        .def_property_readonly("threads", &python::PythonNetwork::threads, "Threads the network runs on.")
+        .def_property_readonly("conv_choices",
+                               [](const python::PythonNetwork& n) {
+                                   std::map<std::string, std::string> r;
+                                   for (const auto& [g, a] : n.conv_choices()) r[g] = std::string(conv::to_string(a));
+                                   return r;
+                               },
+                               "Convolution per conv group of the last network run ({} before any).")
+        .def("forward",
+             [](python::PythonNetwork& n, const py::object& x) -> py::object {
+                 const bool single = !py::isinstance<py::dict>(x);
+                 py::dict inputs;
+                 if (single) {
+                     if (n.inputs().size() != 1) throw core::InputError("the network has several input nodes: pass a dict");
+                     if (!py::isinstance<py::array>(x)) type_error("forward: expected a numpy array or a dict of them");
+                     inputs[n.inputs().front().first.c_str()] = x;
+                 } else {
+                     inputs = py::reinterpret_borrow<py::dict>(x);
+                 }
+                 py::dict out = forward(n, inputs);
+                 if (single && n.outputs().size() == 1) return out[n.outputs().front().first.c_str()];
+                 return out;
+             },
+             py::arg("x"), "Runs the network on x (see the class help); returns the output.")
+        .def("__repr__", &describe);
+
+    m.def(
+        "_train",
+        [](const std::string& config, const py::object& set, int threads, std::int64_t iterations, const py::object& seed,
+           int loader_threads, const py::object& comm, const std::string& log_level, py::object sink) {
+            const dist::Comm c = communicator(comm);
+            core::Logger log = python_logger(c, log_level, std::move(sink));
+            python::JobRun run{config, overrides_of(set), threads, {}};
+            train::TrainOptions options;
+            if (!seed.is_none()) options.seed_file = py::str(seed).cast<std::string>();
+            if (loader_threads < 1 || loader_threads > 64) throw core::UsageError("loader_threads: must be 1 to 64");
+            if (iterations < 0) throw core::UsageError("iterations: must be 0 (up to Max_iter) or more");
+            options.loader_threads = loader_threads;
+            options.iterations = iterations;
+            const train::TrainResult r = run_stoppable([&](const std::atomic<int>* stop) { return python::train_job(run, options, c, log, stop); });
+            py::dict d;
+            d["outcome"] = outcome_name(r.outcome);
+            d["iteration"] = r.iteration;
+            d["network"] = r.network;
+            d["curve"] = r.curve;
+            d["seconds_per_iteration"] = r.seconds_per_iteration;
+            d["voxels_per_second"] = r.voxels_per_second;
+            d["validation_pixel_error"] = r.last_test_pixel_error >= 0 ? py::object(py::float_(r.last_test_pixel_error)) : py::object(py::none());
+            return d;
+        },
+        py::arg("config"), py::arg("set"), py::arg("threads"), py::arg("iterations"), py::arg("seed"), py::arg("loader_threads"),
+        py::arg("comm"), py::arg("log_level"), py::arg("sink"));
+
+    m.def(
+        "_forward",
+        [](const std::string& config, const py::object& set, int threads, bool overwrite, const py::object& comm,
+           const std::string& log_level, py::object sink) {
+            const dist::Comm c = communicator(comm);
+            core::Logger log = python_logger(c, log_level, std::move(sink));
+            python::JobRun run{config, overrides_of(set), threads, {}};
+            infer::ForwardOptions options;
+            options.overwrite = overwrite;
+            const auto outcomes =
+                run_stoppable([&](const std::atomic<int>* stop) { return python::forward_job(run, options, c, log, stop); });
+            py::list list;
+            for (const infer::SampleOutcome& o : outcomes) {
+                py::dict d;
+                d["sample"] = o.sample;
+                d["outputs"] = o.outputs;
+                d["blocks"] = o.blocks;
+                d["computed"] = o.computed;
+                d["finished"] = !o.left_unfinished;
+                d["voxels_per_second"] = o.voxels_per_second;
+                list.append(d);
+            }
+            return list;
+        },
+        py::arg("config"), py::arg("set"), py::arg("threads"), py::arg("overwrite"), py::arg("comm"), py::arg("log_level"),
+        py::arg("sink"));
+}

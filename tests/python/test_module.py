@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""The Python module against the command line and against itself.
+
+  test_module.py ZNN PYTHON_DIR SOURCE_DIR
+
+- Network.forward equals `znn apply` on the same network file, bit for bit (direct convolutions, and the
+  network file's stored plan); FFT and direct agree to float rounding.
+- repr and the properties say what the network is (field of view, nodes, parameters, conv per layer).
+- Bad arguments raise the matching exception with znn's message: a wrong dtype or layout TypeError (never a
+  silent copy), a wrong shape znn.InputError (a ValueError), a missing file znn.InputError naming it, an unknown
+  option znn.UsageError.
+- The GIL is released while the engine computes: a Python thread keeps counting during forward().
+- znn.train and znn.forward run a .cfg job as `znn train -c` and `znn forward -c` do: the same network file
+  (dataset for dataset) and the same output volumes, bit for bit; their log lines reach Python's logging.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import logging
+
+import h5py
+import numpy as np
+
+ZNN, PYTHON_DIR, SOURCE = (os.path.abspath(a) for a in sys.argv[1:4])
+sys.path.insert(0, PYTHON_DIR)
+import znn  # noqa: E402
+
+NET = os.path.join(SOURCE, "tests", "graph", "golden", "tiny.znn")
+BIG = os.path.join(SOURCE, "configs", "nets", "k5w40.znn")
+
+
+def run(*args):
+    p = subprocess.run([ZNN, *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise AssertionError(f"znn {' '.join(args)} exited {p.returncode}:\n{p.stderr}")
+    return p
+
+
+class Module(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.weights = os.path.join(cls.tmp.name, "tiny.h5")
+        run("init", NET, "--out", cls.weights, "--seed", "7")
+        rng = np.random.default_rng(3)
+        cls.x = rng.standard_normal((2, 9, 12, 11)).astype(np.float32)
+        cls.input = os.path.join(cls.tmp.name, "in.h5")
+        with h5py.File(cls.input, "w") as f:
+            f["main"] = cls.x
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def apply(self, conv):
+        out = os.path.join(self.tmp.name, f"out-{conv}.h5")
+        run("apply", NET, "--weights", self.weights, "--input", self.input, "--output", out, "--conv", conv, "--threads", "2",
+            "--overwrite")
+        with h5py.File(out, "r") as f:
+            return f["main"][...]
+
+    def test_forward_equals_znn_apply_bit_for_bit(self):
+        for conv, apply_conv in (("direct", "direct"), ("stored", "auto")):
+            with self.subTest(conv=conv):
+                net = znn.Network(NET, self.weights, threads=2, conv=conv)
+                y = net.forward(self.x)
+                expected = self.apply(apply_conv)
+                self.assertEqual(y.dtype, np.float32)
+                self.assertEqual(y.shape, expected.shape)
+                self.assertTrue(np.array_equal(y, expected), f"max difference {np.abs(y - expected).max()}")
+                self.assertTrue(np.array_equal(net.forward(self.x), y), "a second call on the kept network")
+
+    def test_fft_and_direct_agree(self):
+        y_direct = znn.Network(NET, self.weights, conv="direct").forward(self.x)
+        y_fft = znn.Network(NET, self.weights, conv="fft").forward(self.x)
+        np.testing.assert_allclose(y_fft, y_direct, rtol=0, atol=1e-5 * float(np.abs(y_direct).max()))
+
+    def test_repr_and_properties(self):
+        net = znn.Network(NET, self.weights, threads=1, conv="direct")
+        self.assertEqual(net.inputs, [("input", 2)])
+        self.assertEqual(net.threads, 1)
+        fov = net.fov
+        y = net.forward(self.x)
+        self.assertEqual(y.shape[1:], tuple(s - f + 1 for s, f in zip(self.x.shape[1:], fov)))
+        self.assertEqual(y.shape[0], net.outputs[0][1])
+        self.assertGreater(net.parameter_count, 0)
+        self.assertTrue(net.conv_choices and set(net.conv_choices.values()) == {"direct"}, net.conv_choices)
+        text = repr(net)
+        for part in ("tiny.znn", "field of view " + ",".join(map(str, fov)), "'input' (2)", "parameters", "conv: conv1=direct"):
+            self.assertIn(part, text)
+        self.assertIn("Network(net, weights=None", znn.Network.__doc__)
+        self.assertIn(znn.simd(), ("avx2", "avx512"))
+
+    def test_bad_arguments_raise(self):
+        net = znn.Network(NET, self.weights, conv="direct")
+        with self.assertRaisesRegex(TypeError, "float32"):
+            net.forward(self.x.astype(np.float64))
+        with self.assertRaisesRegex(TypeError, "C-contiguous"):
+            net.forward(np.asfortranarray(self.x))
+        with self.assertRaisesRegex(TypeError, "C-contiguous"):
+            net.forward(self.x[:, :, :, ::2])
+        with self.assertRaises(znn.InputError) as e:
+            net.forward(self.x[0])
+        self.assertIsInstance(e.exception, ValueError)
+        self.assertIn("4 dimensions", str(e.exception))
+        with self.assertRaisesRegex(znn.InputError, "smaller than the field of view"):
+            net.forward(np.zeros((2, 1, 2, 2), np.float32))
+        with self.assertRaisesRegex(znn.InputError, "3 channels; the node takes 2"):
+            net.forward(np.zeros((3, 9, 12, 11), np.float32))
+        with self.assertRaisesRegex(znn.InputError, "no input node 'image'"):
+            net.forward({"input": self.x, "image": self.x})
+        with self.assertRaises(znn.Error) as e:
+            znn.Network(os.path.join(self.tmp.name, "missing.znn"))
+        self.assertIn("missing.znn", str(e.exception))
+        with self.assertRaises(znn.Error) as e:
+            znn.Network(NET, os.path.join(self.tmp.name, "missing.h5"))
+        self.assertIn("missing.h5", str(e.exception))
+        with self.assertRaisesRegex(znn.UsageError, "conv: 'stored', 'auto', 'direct' or 'fft', got 'winograd'"):
+            znn.Network(NET, conv="winograd")
+        with self.assertRaises(znn.UsageError):
+            znn.Network(NET, threads=-1)
+
+    def test_the_gil_is_released_while_the_engine_computes(self):
+        net = znn.Network(BIG, threads=1, conv="fft")
+        fov = net.fov
+        # An input for which one forward() takes at least 0.2 s (built and tuned before it is timed).
+        for out in (8, 16, 24, 32, 48, 64):
+            x = np.random.default_rng(1).standard_normal((1, fov[0] + 7, *(f + out - 1 for f in fov[1:]))).astype(np.float32)
+            net.forward(x)
+            start = time.perf_counter()
+            net.forward(x)
+            if time.perf_counter() - start >= 0.2:
+                break
+        count = [0]
+        stop = threading.Event()
+
+        def counter():
+            while not stop.is_set():
+                count[0] += 1
+
+        t = threading.Thread(target=counter)
+        t.start()
+        time.sleep(0.05)
+        before, start = count[0], time.perf_counter()
+        time.sleep(0.2)
+        idle_rate = (count[0] - before) / (time.perf_counter() - start)
+        before, start = count[0], time.perf_counter()
+        net.forward(x)
+        busy_rate = (count[0] - before) / (time.perf_counter() - start)
+        stop.set()
+        t.join()
+        # Held, the GIL would let the counter run only after the call returns (one switch interval, 5 ms,
+        # of a 200 ms call): under 3% of its idle rate.
+        self.assertGreater(busy_rate, 0.3 * idle_rate, f"counter rate {busy_rate:.0f}/s during forward(), {idle_rate:.0f}/s idle")
+
+
+JOB = """[parameters]
+fnet_spec = {net}
+fdata_spec = data/synth.spec
+num_threads = 2
+out_type = boundary
+train_net_prefix = {prefix}/net
+train_range = 1
+test_range = 2
+train_outsz = 1,12,12
+train_conv_mode = direct
+eta = 0.05
+momentum = 0.9
+is_bd_mirror = yes
+rebalance_mode = patch
+is_data_aug = yes
+batch_size = 2
+Num_iter_per_show = 5
+Num_iter_per_test = 10
+test_num = 2
+Num_iter_per_save = 10
+Max_iter = 20
+forward_net = {prefix}/net_20.h5
+forward_range = 2
+forward_outsz = 1,8,8
+forward_conv_mode = direct
+output_prefix = {prefix}/out
+"""
+
+
+class Jobs(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.cwd = os.getcwd()
+        os.chdir(self.tmp.name)
+        run("synth", "--out", "data", "--shape", "6,48,48", "--seed", "2")
+        net = os.path.join(SOURCE, "tests", "train", "tiny_boundary.znn")
+        for prefix in ("cli", "py"):
+            with open(f"{prefix}.cfg", "w") as f:
+                f.write(JOB.format(net=net, prefix=prefix))
+
+    def tearDown(self):
+        os.chdir(self.cwd)
+        self.tmp.cleanup()
+
+    def test_train_and_forward_equal_the_command_line(self):
+        run("train", "-c", "cli.cfg")
+        run("forward", "-c", "cli.cfg")
+        lines = []
+        handler = logging.Handler()
+        handler.emit = lambda record: lines.append(record.getMessage())
+        logging.getLogger("znn").addHandler(handler)
+        logging.getLogger("znn").setLevel(logging.INFO)
+        try:
+            r = znn.train("py.cfg")
+            outcomes = znn.forward("py.cfg")
+        finally:
+            logging.getLogger("znn").removeHandler(handler)
+        self.assertEqual(r["outcome"], "finished")
+        self.assertEqual(r["iteration"], 20)
+        self.assertTrue(r["network"].endswith("py/net_current.h5") or r["network"].endswith("py/net_20.h5"), r["network"])
+        self.assertTrue(os.path.exists(r["curve"]))
+        self.assertIsNotNone(r["validation_pixel_error"])
+        p = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "tests", "support", "compare_networks.py"), "cli/net_20.h5",
+                            "py/net_20.h5", "--ignore-config"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(any("update 10/20" in line or "10/20" in line for line in lines), lines[:20])
+        self.assertEqual(len(outcomes), 1)
+        self.assertTrue(outcomes[0]["finished"])
+        (py_out,) = outcomes[0]["outputs"]
+        cli_out = py_out.replace("py/out", "cli/out")
+        with h5py.File(py_out, "r") as a, h5py.File(cli_out, "r") as b:
+            self.assertTrue(np.array_equal(a["main"][...], b["main"][...]))
+
+    def test_ctrl_c_stops_training_at_a_checkpoint_and_raises_keyboard_interrupt(self):
+        script = (f"import sys; sys.path.insert(0, {PYTHON_DIR!r}); import znn\n"
+                  "try:\n    znn.train('py.cfg', set={'Max_iter': 100000, 'Num_iter_per_save': 50000})\n"
+                  "except KeyboardInterrupt:\n    print('interrupted'); sys.exit(3)\n")
+        p = subprocess.Popen(["/usr/bin/python3", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while not os.path.exists("py/net_init.h5") and time.time() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1.0)  # some iterations into the run
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 3, out + err)
+        self.assertIn("interrupted", out)
+        with h5py.File("py/net_current.h5", "r") as f:  # the checkpoint of the stop
+            state = f["/processing/znn/train/znn_state"]
+            self.assertTrue(len(state) > 0)
+
+    def test_bad_job_arguments_raise(self):
+        with self.assertRaisesRegex(znn.InputError, "Max_iter: expected an integer, got 'many'"):
+            znn.train("py.cfg", set={"Max_iter": "many"})
+        with open("bad.cfg", "w") as f:
+            f.write(JOB.format(net="tiny.znn", prefix="bad").replace("eta = 0.05", "eta = fast"))
+        with self.assertRaisesRegex(znn.InputError, "bad.cfg:[0-9]+"):
+            znn.train("bad.cfg")
+        with self.assertRaisesRegex(znn.Error, "missing.cfg"):
+            znn.train("missing.cfg")
+        with self.assertRaisesRegex(TypeError, "mpi4py"):
+            znn.train("py.cfg", comm=42)
+        with self.assertRaises(znn.UsageError):
+            znn.train("py.cfg", log_level="loud")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])
