@@ -160,33 +160,8 @@ class Module(unittest.TestCase):
         self.assertGreater(busy_rate, 0.3 * idle_rate, f"counter rate {busy_rate:.0f}/s during forward(), {idle_rate:.0f}/s idle")
 
 
-JOB = """[parameters]
-fnet_spec = {net}
-fdata_spec = data/synth.spec
-num_threads = 2
-out_type = boundary
-train_net_prefix = {prefix}/net
-train_range = 1
-test_range = 2
-train_outsz = 1,12,12
-train_conv_mode = direct
-eta = 0.05
-momentum = 0.9
-is_bd_mirror = yes
-rebalance_mode = patch
-is_data_aug = yes
-batch_size = 2
-Num_iter_per_show = 5
-Num_iter_per_test = 10
-test_num = 2
-Num_iter_per_save = 10
-Max_iter = 20
-forward_net = {prefix}/net_20.h5
-forward_range = 2
-forward_outsz = 1,8,8
-forward_conv_mode = direct
-output_prefix = {prefix}/out
-"""
+with open(os.path.join(SOURCE, "tests", "python", "tiny_job.cfg.in")) as _f:
+    JOB = _f.read()
 
 
 class Jobs(unittest.TestCase):
