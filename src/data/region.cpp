@@ -29,6 +29,27 @@ AxisMap map_axis(std::int64_t begin, std::int64_t end, std::int64_t pad_low, std
     return m;
 }
 
+/// The region of `size` whose voxel (c, z, y, x) is src(c, axes[0].index[z], axes[1].index[y], axes[2].index[x]).
+template <class T>
+tensor::Tensor<T> gather(tensor::TensorView<const T> src, const AxisMap (&axes)[3], const Vec3i& size)
+{
+    tensor::Tensor<T> out(src.channels(), size, core::Init::Uninitialized);
+    const bool contiguous_x = size.x == src.size().x && std::is_sorted(axes[2].index.begin(), axes[2].index.end()) &&
+                              axes[2].index.front() == 0;
+    for (std::int64_t c = 0; c < src.channels(); ++c)
+        for (std::int64_t z = 0; z < size.z; ++z)
+            for (std::int64_t y = 0; y < size.y; ++y) {
+                const T* row = src.row(c, axes[0].index[static_cast<std::size_t>(z)], axes[1].index[static_cast<std::size_t>(y)]);
+                T* dst = out.view().row(c, z, y);
+                if (contiguous_x) {
+                    std::copy_n(row, size.x, dst);
+                    continue;
+                }
+                for (std::int64_t x = 0; x < size.x; ++x) dst[x] = row[axes[2].index[static_cast<std::size_t>(x)]];
+            }
+    return out;
+}
+
 }  // namespace
 
 std::int64_t reflect(std::int64_t i, std::int64_t n) noexcept
@@ -63,26 +84,22 @@ tensor::Tensor<T> MirroredVolume::read(const Box3& region, const dist::Comm& com
                                (std::is_integral_v<T> ? " (label IDs must fit in 32 bits)" : ""))
             .at(uri.str());
     if (source.size == region.size && source.origin == offset + region.origin - pad_low) return src;  // no reflection involved
-    tensor::Tensor<T> out(src.channels(), region.size, core::Init::Uninitialized);
-    const bool contiguous_x = region.size.x == source.size.x &&
-                              std::is_sorted(axes[2].index.begin(), axes[2].index.end()) && axes[2].index.front() == 0;
-    for (std::int64_t c = 0; c < src.channels(); ++c)
-        for (std::int64_t z = 0; z < region.size.z; ++z)
-            for (std::int64_t y = 0; y < region.size.y; ++y) {
-                const T* row = src.view().row(c, axes[0].index[static_cast<std::size_t>(z)], axes[1].index[static_cast<std::size_t>(y)]);
-                T* dst = out.view().row(c, z, y);
-                if (contiguous_x) {
-                    std::copy_n(row, region.size.x, dst);
-                    continue;
-                }
-                for (std::int64_t x = 0; x < region.size.x; ++x) dst[x] = row[axes[2].index[static_cast<std::size_t>(x)]];
-            }
-    return out;
+    return gather(src.cview(), axes, region.size);
 }
 
 tensor::Tensor<float> MirroredVolume::read_float(const Box3& region, const dist::Comm& comm) const
 {
     return read<float>(region, comm);
+}
+
+tensor::Tensor<float> read_mirrored(tensor::TensorView<const float> stored, const Vec3i& pad_low, const Box3& region)
+{
+    ZNN_CHECK(!region.empty(), "read_mirrored: empty region");
+    AxisMap axes[3];
+    for (int a = 0; a < 3; ++a) axes[a] = map_axis(region.origin[a], region.end()[a], pad_low[a], stored.size()[a]);
+    const Box3 source{{axes[0].lo, axes[1].lo, axes[2].lo},
+                      {axes[0].hi - axes[0].lo + 1, axes[1].hi - axes[1].lo + 1, axes[2].hi - axes[2].lo + 1}};
+    return gather(stored.box(source), axes, region.size);
 }
 
 template <class T>

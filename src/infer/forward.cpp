@@ -22,6 +22,7 @@
 #include "znn/dist/work_counter.hpp"
 #include "znn/infer/block_grid.hpp"
 #include "znn/infer/block_network.hpp"
+#include "znn/infer/block_pass.hpp"
 #include "znn/infer/block_store.hpp"
 #include "znn/infer/memory_plan.hpp"
 #include "znn/infer/tta.hpp"
@@ -108,9 +109,6 @@ struct SamplePlan {
     std::string identity;
 };
 
-/// The inputs of one block, read and preprocessed.
-using BlockInputs = std::map<std::string, tensor::Tensor<float>>;
-
 class ForwardRun {
 public:
     ForwardRun(const config::JobFiles& job, const ForwardOptions& options, const ForwardResources& r)
@@ -143,12 +141,7 @@ private:
     void write_tiffs(const SamplePlan& s, bool replace) const;
     Attributes attributes_of(const SamplePlan& s) const;
     /// The block the network computes: forward_outsz, one voxel larger for affinities under flips.
-    Vec3i network_block() const { return c_.forward_outsz + (tta_.enlarged() ? 1 : 0); }
-    /// The input region block `b` reads.
-    Box3 input_box(const Block& b) const
-    {
-        return tta_.enlarged() ? Box3{b.input.origin - 1, b.input.size + 1} : b.input;
-    }
+    Vec3i network_block() const { return pass_.network_block(c_.forward_outsz); }
     /// Where the output lies in the input: `znn_voxel_offset` (voxels of the first input file), and
     /// the input's CREMI-style `resolution` and `offset` carried over when it has them.
     std::map<std::string, std::vector<double>> geometry_of(const SamplePlan& s) const;
@@ -165,7 +158,7 @@ private:
     std::set<std::int64_t> range_;
     bool softmax_ = false;
     OutputType type_ = OutputType::Float32;
-    TtaPlan tta_;
+    BlockPass pass_;  // the network part of a block, with the test-time augmentation
     Vec3i fov_;
     std::vector<SamplePlan> samples_;
     std::set<std::int64_t> done_;  // samples whose outputs are finished
@@ -244,11 +237,11 @@ std::string ForwardRun::identity_of(const SamplePlan& s) const
     os << "is_bd_mirror " << (c_.is_bd_mirror ? "yes" : "no") << "\n";
     os << "softmax " << (softmax_ ? "yes" : "no") << "\n";
     os << "forward_dtype " << config::to_string(c_.forward_dtype) << "\n";
-    if (!tta_.is_identity()) {
+    if (!pass_.tta().is_identity()) {
         os << "forward_tta";
-        for (const int v : tta_.variants)
+        for (const int v : pass_.tta().variants)
             os << " " << v;
-        os << " " << config::to_string(tta_.combine) << "\n";
+        os << " " << config::to_string(pass_.tta().combine) << "\n";
     }
     for (const InputVolumes& in : s.inputs)
         for (std::size_t i = 0; i < in.files.size(); ++i)
@@ -306,7 +299,7 @@ void ForwardRun::check_and_plan()
     network_file_ = c_.forward_net;
     range_ = c_.forward_range;
     softmax_ = c_.resolved_cost_fn() == config::CostFn::SoftmaxLoss;
-    tta_ = TtaPlan{c_.forward_tta, c_.forward_tta_combine, c_.out_type == config::OutType::Affinity};
+    pass_ = BlockPass(TtaPlan{c_.forward_tta, c_.forward_tta_combine, c_.out_type == config::OutType::Affinity});
     type_ = c_.forward_dtype == config::ForwardDType::UInt8 ? OutputType::UInt8 : OutputType::Float32;
     std::string stored_plan;
     const int node_ranks = comm_.ranks_on_node();
@@ -333,7 +326,7 @@ void ForwardRun::check_and_plan()
         params_ = graph::ParameterStore<float>::create(*spec_, graph::NetShapes::for_output(*spec_, {1, 1, 1}));
         model::load_network(network_file_, *spec_, *params_, model::LoadMode::Resume);
         fov_ = graph::NetShapes::for_output(*spec_, {1, 1, 1}).fov().begin()->second;
-        if (tta_.transposes() && (c_.forward_outsz.y != c_.forward_outsz.x || fov_.y != fov_.x))
+        if (pass_.tta().transposes() && (c_.forward_outsz.y != c_.forward_outsz.x || fov_.y != fov_.x))
             d.error_at(c_.where("forward_tta"),
                        "forward_tta: the variants 8-15 transpose y and x, which needs a block square in y, x "
                        "(forward_outsz " +
@@ -516,7 +509,7 @@ BlockInputs ForwardRun::read_inputs(const SamplePlan& s, const Block& b) const
 {
     BlockInputs inputs;
     for (const InputVolumes& in : s.inputs) {
-        const Box3 box = input_box(b);
+        const Box3 box = pass_.input_region(b);
         tensor::Tensor<float> t(in.channels, box.size, core::Init::Uninitialized);
         std::int64_t first = 0;
         for (std::size_t i = 0; i < in.files.size(); ++i) {
@@ -642,7 +635,7 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
         };
         // Declared before the futures: an exception unwinding this scope destroys the futures first,
         // which wait for their tasks, and only then the buffers those tasks use.
-        std::map<std::string, tensor::Tensor<float>> out_buffers;
+        BlockOutputs out_buffers;
         std::optional<Block> current = take();
         std::future<BlockInputs> reading;
         if (current) reading = std::async(std::launch::async, [&, b = *current] { return read_inputs(s, b); });
@@ -652,32 +645,10 @@ SampleOutcome ForwardRun::run_sample(SamplePlan& s)
             BlockInputs inputs = reading.get();
             std::optional<Block> next = take();
             if (next) reading = std::async(std::launch::async, [&, b = *next] { return read_inputs(s, b); });
-            // One pass, or one per test-time augmentation variant into a running accumulator; the
-            // previous block's write must be done before its buffer is reused.
-            for (std::size_t k = 0; k < tta_.variants.size(); ++k) {
-                const int v = tta_.variants[k];
-                for (auto& [node, t] : inputs) {
-                    if (v == 0)
-                        tensor::copy(t.cview(), net_->input(node));
-                    else
-                        transform_input(t.cview(), v, net_->input(node));
-                }
-                net_->run();
-                if (k == 0 && writing.valid()) writing.get();
-                for (const auto& [node, path] : s.outputs) {
-                    const tensor::TensorView<const float> o = net_->output(node);
-                    tensor::Tensor<float>& buf = out_buffers[node];
-                    const tensor::Shape4 shape{o.channels(), c_.forward_outsz};
-                    if (buf.shape() != shape) buf = tensor::Tensor<float>(shape, core::Init::Uninitialized);
-                    if (tta_.is_identity())
-                        tensor::copy(o, buf.view());
-                    else
-                        tta_.accumulate(o, v, buf.view(), k == 0);
-                }
-            }
-            if (!tta_.is_identity())
-                for (auto& [node, buf] : out_buffers)
-                    tta_.finish(buf.view());
+            // The previous block's write must be done before its buffers are reused.
+            pass_.run(*net_, inputs, c_.forward_outsz, out_buffers, [&] {
+                if (writing.valid()) writing.get();
+            });
             writing = std::async(std::launch::async, [&, b = *current] {
                 std::size_t k = 0;
                 for (const auto& [node, path] : s.outputs)

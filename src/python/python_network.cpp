@@ -2,6 +2,7 @@
 
 #include "znn/core/error.hpp"
 #include "znn/graph/shapes.hpp"
+#include "znn/infer/memory_plan.hpp"
 #include "znn/model/network_file.hpp"
 
 namespace znn::python {
@@ -75,6 +76,58 @@ infer::BlockNetwork& PythonNetwork::at_block(const core::Vec3i& block)
                  .first;
     last_ = it->second.get();
     return *last_;
+}
+
+core::Vec3i PythonNetwork::predict_output_size(const core::Vec3i& stored, bool mirror) const
+{
+    const core::Vec3i out = mirror ? stored : stored - fov_ + 1;
+    if (out.min_component() < 1)
+        throw core::InputError("a volume of " + core::to_string(stored) + " is smaller than the field of view " + core::to_string(fov_) +
+                               " (pass mirror=True to pad it)");
+    return out;
+}
+
+core::Vec3i PythonNetwork::predict_block(const core::Vec3i& output, const PredictRequest& request)
+{
+    if (request.block != core::Vec3i{}) {
+        if (request.block.min_component() < 1) throw core::UsageError("block: every axis must be at least 1, got " + core::to_string(request.block));
+        core::Vec3i b = request.block;
+        for (int a = 0; a < 3; ++a) b[a] = std::min(b[a], output[a]);
+        return b;
+    }
+    core::Vec3i start = output;
+    for (int a = 0; a < 3; ++a) start[a] = std::min<std::int64_t>(start[a], 128);
+    const infer::BlockPass pass(request.tta);
+    const graph::NetworkResources resources{pool_, engines_, nullptr, nullptr};
+    const auto block = infer::block_within(infer::default_forward_memory(1), start, [&](const core::Vec3i& b) {
+        return infer::estimate_forward_memory(spec_, pass.network_block(b), options_, resources).total();
+    });
+    if (!block) throw core::InputError("not even a block of 1,1,1 fits this process's memory").at(spec_.file);
+    return *block;
+}
+
+bool PythonNetwork::predict(const std::map<std::string, RegionReader>& inputs, const core::Vec3i& stored, const PredictRequest& request,
+                            const std::map<std::string, tensor::TensorView<float>>& outputs, const std::atomic<int>* stop)
+{
+    const core::Vec3i output = predict_output_size(stored, request.mirror);
+    const core::Vec3i block = predict_block(output, request);
+    const infer::BlockPass pass(request.tta);
+    if (request.tta.transposes() && (block.y != block.x || fov_.y != fov_.x))
+        throw core::UsageError("tta: the variants 8-15 transpose y and x, which needs a block and a field of view square in y, x (block " +
+                               core::to_string(block) + ", field of view " + core::to_string(fov_) + ")");
+    const infer::BlockGrid grid(output, block, fov_);
+    infer::BlockNetwork& net = at_block(pass.network_block(block));
+    infer::BlockOutputs results;
+    for (std::int64_t i = 0; i < grid.count(); ++i) {
+        if (stop && stop->load() != 0) return false;
+        const infer::Block b = grid.block(i);
+        infer::BlockInputs in;
+        for (const auto& [node, read] : inputs) in.emplace(node, read(pass.input_region(b)));
+        pass.run(net, in, block, results);
+        for (const auto& [node, dst] : outputs)
+            tensor::copy(results.at(node).cview().box(b.kept()), dst.box(b.owned));
+    }
+    return true;
 }
 
 std::map<std::string, conv::ConvAlgo> PythonNetwork::conv_choices() const

@@ -4,7 +4,9 @@
 // pybind11 layer (znn_module.cpp) only converts arrays and releases the GIL around these calls.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +18,7 @@
 #include "znn/graph/network.hpp"
 #include "znn/graph/parameters.hpp"
 #include "znn/infer/block_network.hpp"
+#include "znn/infer/block_pass.hpp"
 #include "znn/sched/thread_pool.hpp"
 
 namespace znn::python {
@@ -23,6 +26,16 @@ namespace znn::python {
 /// @brief How a PythonNetwork chooses its convolutions.
 enum class ConvChoice { Stored, Auto, Direct, Fft };
 std::optional<ConvChoice> parse_conv_choice(const std::string& name);
+
+/// @brief What predict() runs.
+struct PredictRequest {
+    core::Vec3i block;    ///< output block; zero: chosen (see predict_block)
+    bool mirror = false;  ///< the volume padded by the field of view (is_bd_mirror): output = input size
+    infer::TtaPlan tta;
+};
+
+/// Reads a region (in the volume's padded coordinates) of one input node's volume: (maps, region.size).
+using RegionReader = std::function<tensor::Tensor<float>(const core::Box3& region)>;
 
 class PythonNetwork {
 public:
@@ -44,6 +57,19 @@ public:
 
     /// The dense network for output blocks of `block` (built, tuned and kept on first use).
     infer::BlockNetwork& at_block(const core::Vec3i& block);
+    /// The output of predict() over a volume of `stored` voxels.
+    core::Vec3i predict_output_size(const core::Vec3i& stored, bool mirror) const;
+    /// The output block predict() uses: request.block when given (at most the output), else the
+    /// output up to 128 voxels per axis, halved along its longest axis until the working set fits
+    /// the memory budget of `znn forward` (infer::default_forward_memory).
+    core::Vec3i predict_block(const core::Vec3i& output, const PredictRequest& request);
+    /// Inference over a whole volume of `stored` voxels, read by `inputs` (per input node), block by
+    /// block on the grid `znn forward` uses (infer::BlockGrid, infer::BlockPass): each block's kept
+    /// part is written into outputs[node] (maps, predict_output_size). Stops between blocks once
+    /// *stop is set (returns false; the outputs are then partly written).
+    bool predict(const std::map<std::string, RegionReader>& inputs, const core::Vec3i& stored, const PredictRequest& request,
+                 const std::map<std::string, tensor::TensorView<float>>& outputs, const std::atomic<int>* stop);
+
     /// The convolution choice per conv group of the last network built (empty before any).
     std::map<std::string, conv::ConvAlgo> conv_choices() const;
 

@@ -15,6 +15,8 @@
 #include "znn/core/stop_signals.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/simd_path.hpp"
+#include "znn/data/region.hpp"
+#include "znn/io/volume_io.hpp"
 #include "znn/tensor/tensor.hpp"
 
 namespace py = pybind11;
@@ -178,6 +180,162 @@ auto run_stoppable(Job&& job)
     return result;
 }
 
+/// A volume predict() reads: a numpy array in place, or a file (an h5py.Dataset's, or an address
+/// "file.h5:/dataset", a TIFF) read block by block through znn's own I/O.
+struct PredictVolume {
+    tensor::TensorView<const float> array;  // when in memory
+    std::optional<io::VolumeUri> file;
+    core::Vec3i stored;
+    std::int64_t channels = 0;
+    std::string name;
+};
+
+bool is_h5py_dataset(const py::object& v)
+{
+    return py::hasattr(v, "id") && py::hasattr(v, "file") && py::hasattr(v, "name") && py::hasattr(v, "dtype") &&
+           py::str(py::type::of(v).attr("__module__")).cast<std::string>().rfind("h5py", 0) == 0;
+}
+
+PredictVolume predict_volume(const py::object& v, const std::string& what)
+{
+    PredictVolume r;
+    if (py::isinstance<py::array>(v)) {
+        py::array a = py::reinterpret_borrow<py::array>(v);
+        if (a.ndim() == 3) a = a.attr("reshape")(py::make_tuple(1, a.shape(0), a.shape(1), a.shape(2)));  // a view: checked below
+        r.array = checked_volume(a, what);
+        r.stored = r.array.size();
+        r.channels = r.array.channels();
+        r.name = what;
+        return r;
+    }
+    std::string address;
+    if (is_h5py_dataset(v)) {
+        address = py::str(v.attr("file").attr("filename")).cast<std::string>() + ":" + py::str(v.attr("name")).cast<std::string>();
+    } else if (py::isinstance<py::str>(v) || py::hasattr(v, "__fspath__")) {
+        address = py::str(py::module_::import("os").attr("fspath")(v)).cast<std::string>();
+    } else {
+        type_error(what + ": expected a float32 numpy array, an h5py.Dataset or a volume address ('file.h5:/dataset', a TIFF), got " +
+                   std::string(py::str(py::type::of(v).attr("__name__"))));
+    }
+    r.file = io::VolumeUri::parse(address);
+    io::VolumeInfo info;
+    {
+        py::gil_scoped_release release;
+        info = io::volume_info(*r.file);
+    }
+    r.stored = info.shape.zyx;
+    r.channels = info.shape.c;
+    r.name = r.file->str();
+    return r;
+}
+
+/// `t`, the region `region` of `what`, unless it holds NaN or infinite values (InputError).
+tensor::Tensor<float> finite_region(tensor::Tensor<float> t, const std::string& what, const core::Box3& region)
+{
+    if (tensor::find_non_finite(t.cview()))
+        throw core::InputError("holds NaN or infinite values (in the region " + core::to_string(region) + ")").at(what);
+    return t;
+}
+
+py::object predict(python::PythonNetwork& net, const py::object& volume, const py::object& block, bool mirror, const py::object& tta,
+                   const std::string& combine, bool affinity, const py::object& out)
+{
+    python::PredictRequest request;
+    request.mirror = mirror;
+    if (!block.is_none()) {
+        const auto b = block.cast<std::vector<std::int64_t>>();
+        if (b.size() != 3) throw core::UsageError("block: expected (z, y, x), got " + std::to_string(b.size()) + " values");
+        request.block = {b[0], b[1], b[2]};
+        if (request.block.min_component() < 1) throw core::UsageError("block: every axis must be at least 1, got " + core::to_string(request.block));
+    }
+    if (!tta.is_none()) {
+        request.tta.variants = tta.cast<std::vector<int>>();
+        if (request.tta.variants.empty()) throw core::UsageError("tta: at least one variant (0: the identity)");
+        for (const int v : request.tta.variants)
+            if (v < 0 || v > 15) throw core::UsageError("tta: variants are 0 to 15, got " + std::to_string(v));
+    }
+    if (combine == "mean") request.tta.combine = config::TtaCombine::Mean;
+    else if (combine == "min") request.tta.combine = config::TtaCombine::Min;
+    else if (combine == "max") request.tta.combine = config::TtaCombine::Max;
+    else throw core::UsageError("combine: 'mean', 'min' or 'max', got '" + combine + "'");
+    request.tta.affinity = affinity;
+
+    // The volumes by input node.
+    const auto in_nodes = net.inputs();
+    std::vector<std::pair<std::string, PredictVolume>> volumes;
+    if (py::isinstance<py::dict>(volume)) {
+        const py::dict d = py::reinterpret_borrow<py::dict>(volume);
+        for (const auto& item : d) {
+            const std::string key = py::str(item.first);
+            bool known = false;
+            for (const auto& [name, maps] : in_nodes) known = known || name == key;
+            if (!known) throw core::InputError("the network has no input node '" + key + "'").at(net.spec().file);
+        }
+        for (const auto& [name, maps] : in_nodes) {
+            if (!d.contains(name.c_str())) throw core::InputError("no volume for input node '" + name + "'").at(net.spec().file);
+            volumes.emplace_back(name, predict_volume(d[name.c_str()], "input '" + name + "'"));
+        }
+    } else {
+        if (in_nodes.size() != 1) throw core::InputError("the network has several input nodes: pass a dict").at(net.spec().file);
+        volumes.emplace_back(in_nodes.front().first, predict_volume(volume, "volume"));
+    }
+    for (std::size_t i = 0; i < volumes.size(); ++i) {
+        const auto& [name, v] = volumes[i];
+        if (v.channels != in_nodes[i].second)
+            throw core::InputError(v.name + " has " + std::to_string(v.channels) + " channel(s); the input node '" + name + "' takes " +
+                                   std::to_string(in_nodes[i].second))
+                .at(net.spec().file);
+        if (v.stored != volumes.front().second.stored)
+            throw core::InputError("the input volumes differ in size (" + core::to_string(volumes.front().second.stored) + ", " +
+                                   core::to_string(v.stored) + ")");
+    }
+    const core::Vec3i stored = volumes.front().second.stored;
+    const core::Vec3i output = net.predict_output_size(stored, mirror);
+
+    // The outputs: new arrays, or `out` (one output node) written in place.
+    std::map<std::string, tensor::TensorView<float>> outputs;
+    py::dict arrays;
+    for (const auto& [name, maps] : net.outputs()) {
+        py::array_t<float> a;
+        if (!out.is_none()) {
+            if (net.outputs().size() != 1) throw core::UsageError("out: only for networks with one output node");
+            if (!py::isinstance<py::array>(out) || !py::array(py::reinterpret_borrow<py::array>(out)).dtype().is(py::dtype::of<float>()))
+                type_error("out: expected a float32 numpy array");
+            a = py::reinterpret_borrow<py::array_t<float>>(out);
+            if (!(a.flags() & py::array::c_style) || !a.writeable()) type_error("out: expected a writeable C-contiguous array");
+            const std::vector<py::ssize_t> want{maps, output.z, output.y, output.x};
+            if (a.ndim() != 4 || !std::equal(want.begin(), want.end(), a.shape()))
+                throw core::InputError("out: expected the shape (" + std::to_string(maps) + ", " + std::to_string(output.z) + ", " +
+                                       std::to_string(output.y) + ", " + std::to_string(output.x) + ")");
+        } else {
+            a = py::array_t<float>({maps, output.z, output.y, output.x});
+        }
+        outputs.emplace(name, tensor::TensorView<float>(a.mutable_data(), tensor::Shape4{maps, output}));
+        arrays[name.c_str()] = a;
+    }
+
+    const core::Vec3i pad_low = mirror ? (net.fov() - 1) / core::Vec3i::all(2) : core::Vec3i{};
+    const core::Vec3i pad_high = mirror ? net.fov() / core::Vec3i::all(2) : core::Vec3i{};
+    std::map<std::string, python::RegionReader> readers;
+    for (const auto& [name, v] : volumes) {
+        if (v.file) {
+            const data::MirroredVolume file{*v.file, v.stored, {}, pad_low, pad_high, v.channels};
+            readers[name] = [file](const core::Box3& region) {
+                return finite_region(file.read_float(region, dist::Comm::serial()), file.uri.str(), region);
+            };
+        } else {
+            const tensor::TensorView<const float> array = v.array;
+            const std::string what = v.name;
+            readers[name] = [array, pad_low, what](const core::Box3& region) {
+                return finite_region(data::read_mirrored(array, pad_low, region), what, region);
+            };
+        }
+    }
+    run_stoppable([&](const std::atomic<int>* stop) { return net.predict(readers, stored, request, outputs, stop); });
+    if (net.outputs().size() == 1) return arrays[net.outputs().front().first.c_str()];
+    return arrays;
+}
+
 std::vector<std::string> overrides_of(const py::object& set)
 {
     std::vector<std::string> r;
@@ -283,6 +441,25 @@ The GIL is released while it computes.)doc")
                  return out;
              },
              py::arg("x"), "Runs the network on x (see the class help); returns the output.")
+        .def("predict", &predict, py::arg("volume"), py::kw_only(), py::arg("block") = py::none(), py::arg("mirror") = false,
+             py::arg("tta") = py::none(), py::arg("combine") = "mean", py::arg("affinity") = false, py::arg("out") = py::none(),
+             R"doc(Inference over a whole volume, block by block on the grid `znn forward` uses.
+
+volume    a float32 C-contiguous numpy array (channels, z, y, x) or (z, y, x), read in place; an
+          h5py.Dataset or a volume address ('file.h5:/dataset', 'stack.tif'), read a block at a time
+          by znn's own I/O (any stored type, as float32); a dict of these by input node
+block     the output block (z, y, x) one pass computes; None: the output up to 128 per axis, made
+          smaller until it fits the memory budget of `znn forward`
+mirror    pad the volume by the field of view (symmetric, as is_bd_mirror): the output is as large as
+          the volume; otherwise it is the volume minus the field of view plus one
+tta       test-time augmentation variants, 0-15 (bit 0 flips x, 1 y, 2 z, 3 transposes y and x),
+          combined by `combine` ('mean', 'min', 'max'); `affinity`: the outputs are affinities (x, y, z)
+out       a float32 C-contiguous array of the output's shape to write into (one output node)
+
+Returns the output (channels, z, y, x), or a dict by output node. The input is used as the network
+sees it: preprocess it first (znn.forward runs a job's preprocessing). Each voxel equals the one
+`znn forward` computes with the same block size. The GIL is released while it runs; Ctrl-C stops
+it after the current block (KeyboardInterrupt).)doc")
         .def("__repr__", &describe);
 
     m.def(

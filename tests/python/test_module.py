@@ -208,6 +208,55 @@ class Jobs(unittest.TestCase):
         with h5py.File(py_out, "r") as a, h5py.File(cli_out, "r") as b:
             self.assertTrue(np.array_equal(a["main"][...], b["main"][...]))
 
+    def test_predict_equals_znn_forward_bit_for_bit(self):
+        """Network.predict over a whole volume (an h5py.Dataset, the same as a numpy array, an address) equals
+        `znn forward` on the same network file and block size, with and without test-time augmentation."""
+        net_spec = os.path.join(SOURCE, "tests", "train", "tiny_boundary.znn")
+        run("init", net_spec, "--out", "w.h5", "--seed", "5")
+        with open("data/raw.spec", "w") as f:
+            f.write("[image1]\nfnames = test.h5:/volumes/raw\npp_types = none\n\n[sample1]\ninput = 1\n")
+        job = JOB.format(net=net_spec, prefix="pred").replace("data/synth.spec", "data/raw.spec")
+        job = job.replace("forward_net = pred/net_20.h5", "forward_net = w.h5").replace("forward_range = 2", "forward_range = 1")
+        job = job.replace("forward_outsz = 1,8,8", "forward_outsz = 4,10,9")
+        # The job's cost is softmax_loss (the default for boundary outputs): znn forward writes softmaxed outputs.
+        net = znn.Network(net_spec, "w.h5", conv="direct", threads=2, softmax=True)
+        for tta in (None, [0, 1, 6, 7]):
+            with self.subTest(tta=tta):
+                with open("pred.cfg", "w") as f:
+                    f.write(job + ("" if tta is None else "forward_tta = " + ",".join(map(str, tta)) + "\n"))
+                run("forward", "-c", "pred.cfg", "--overwrite")
+                with h5py.File("pred/out_sample1_output.h5", "r") as f:
+                    expected = f["main"][...]
+                with h5py.File("data/test.h5", "r") as f:
+                    from_dataset = net.predict(f["/volumes/raw"], block=(4, 10, 9), mirror=True, tta=tta)
+                    array = f["/volumes/raw"][...].astype(np.float32)
+                from_array = net.predict(array, block=(4, 10, 9), mirror=True, tta=tta)
+                from_address = net.predict("data/test.h5:/volumes/raw", block=(4, 10, 9), mirror=True, tta=tta)
+                self.assertEqual(expected.shape, (2, 6, 48, 48))
+                self.assertTrue(np.array_equal(from_dataset, expected), np.abs(from_dataset - expected).max())
+                self.assertTrue(np.array_equal(from_array, expected))
+                self.assertTrue(np.array_equal(from_address, expected))
+        # Unmirrored: the valid part, the same as one forward pass over the whole volume.
+        whole = net.forward(array[None])
+        self.assertTrue(np.array_equal(net.predict(array, block=whole.shape[1:]), whole))
+        out = np.zeros_like(whole)
+        self.assertIs(net.predict(array, block=whole.shape[1:], out=out), out)
+        self.assertTrue(np.array_equal(out, whole))
+        # Smaller blocks: every voxel the network's value there, up to the rounding of another window.
+        self.assertLess(np.abs(net.predict(array, block=(2, 5, 7)) - whole).max(), 1e-5)
+        with self.assertRaisesRegex(TypeError, "float32"):
+            net.predict(array.astype(np.float64))
+        with self.assertRaisesRegex(znn.InputError, "out: expected the shape"):
+            net.predict(array, out=np.zeros((2, 1, 1, 1), np.float32))
+        with self.assertRaisesRegex(znn.InputError, "smaller than the field of view"):
+            net.predict(np.ascontiguousarray(array[:, :5, :5]))
+        with self.assertRaisesRegex(znn.InputError, "missing.h5"):
+            net.predict("missing.h5:/raw")
+        bad = array.copy()
+        bad[2, 20, 20] = np.nan
+        with self.assertRaisesRegex(znn.InputError, "NaN"):
+            net.predict(bad)
+
     def test_ctrl_c_stops_training_at_a_checkpoint_and_raises_keyboard_interrupt(self):
         script = (f"import sys; sys.path.insert(0, {PYTHON_DIR!r}); import znn\n"
                   "try:\n    znn.train('py.cfg', set={'Max_iter': 100000, 'Num_iter_per_save': 50000})\n"

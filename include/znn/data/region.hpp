@@ -45,6 +45,10 @@ struct MirroredVolume {
     tensor::Tensor<T> read(const Box3& region, const dist::Comm& comm) const;
 };
 
+/// Reads `region` (in padded coordinates) of a volume held in memory, `stored` (C, Z, Y, X), seen
+/// through symmetric padding of `pad_low` before index 0: the mapping MirroredVolume::read applies to files.
+tensor::Tensor<float> read_mirrored(tensor::TensorView<const float> stored, const Vec3i& pad_low, const Box3& region);
+
 /// Symmetric padding of a whole tensor in memory (for tests and small volumes).
 template <class T>
 tensor::Tensor<T> mirror_pad(const tensor::Tensor<T>& src, const Vec3i& low, const Vec3i& high);
