@@ -3,6 +3,10 @@
 #include "znn/core/error.hpp"
 #include "znn/graph/shapes.hpp"
 #include "znn/infer/memory_plan.hpp"
+#include "znn/core/build_info.hpp"
+
+#include <fstream>
+#include <sstream>
 #include "znn/model/network_file.hpp"
 
 namespace znn::python {
@@ -133,6 +137,40 @@ bool PythonNetwork::predict(const std::map<std::string, RegionReader>& inputs, c
 std::map<std::string, conv::ConvAlgo> PythonNetwork::conv_choices() const
 {
     return last_ ? last_->network().conv_choices() : std::map<std::string, conv::ConvAlgo>{};
+}
+
+Training& PythonNetwork::training()
+{
+    if (!training_) training_ = std::make_unique<Training>(spec_, params_, options_, graph::NetworkResources{pool_, engines_, nullptr, nullptr});
+    return *training_;
+}
+
+void PythonNetwork::save(const std::string& path) const
+{
+    model::NetworkFileMeta meta;
+    if (last_) {
+        meta.conv_choices = last_->network().conv_choices();
+        meta.fft_tiles = last_->network().fft_tiles();
+    }
+    std::ifstream in(spec_.file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    meta.net = text.str();
+    meta.build = core::build_info().version_string();
+    const train::Optimizer* optimizer = training_ ? training_->optimizer() : nullptr;
+    meta.iteration = training_ ? training_->steps() : 0;
+    model::save_network(path, spec_, *params_, meta, model::Layout::Root, optimizer ? &optimizer->state() : nullptr);
+}
+
+void PythonNetwork::set_parameter(const std::string& group, tensor::TensorView<const float> values)
+{
+    graph::Parameter<float>* p = params_->find(group);
+    if (!p) throw core::InputError("the network has no parameter group '" + group + "'").at(spec_.file);
+    if (p->values.shape() != values.shape())
+        throw core::InputError("'" + group + "': expected the shape " + tensor::to_string(p->values.shape()) + ", got " +
+                               tensor::to_string(values.shape()));
+    tensor::copy(values, p->values.view());
+    graph::ParameterStore<float>::changed(*p);
 }
 
 }  // namespace znn::python

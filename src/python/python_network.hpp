@@ -20,6 +20,7 @@
 #include "znn/infer/block_network.hpp"
 #include "znn/infer/block_pass.hpp"
 #include "znn/sched/thread_pool.hpp"
+#include "python_training.hpp"
 
 namespace znn::python {
 
@@ -73,6 +74,17 @@ public:
     /// The convolution choice per conv group of the last network built (empty before any).
     std::map<std::string, conv::ConvAlgo> conv_choices() const;
 
+    /// Training on patches given by the caller, on these parameters (built on first use).
+    Training& training();
+    /// Writes the network file `path` atomically: the parameters, the optimizer state of training()
+    /// when it took steps (the SGD velocity as the original's momentum_vol), the steps as its
+    /// iteration, the .znn text, the convolution plan of the last network run.
+    void save(const std::string& path) const;
+    /// Every parameter group's values, and gradients of the last training pass (zero before).
+    const std::vector<graph::Parameter<float>>& parameters() const { return params_->all(); }
+    /// Replaces a group's values (same shape) and marks them changed.
+    void set_parameter(const std::string& group, tensor::TensorView<const float> values);
+
 private:
     config::NetSpec spec_;
     std::string weights_;
@@ -84,6 +96,7 @@ private:
     std::shared_ptr<graph::ParameterStore<float>> params_;
     std::map<std::array<std::int64_t, 3>, std::unique_ptr<infer::BlockNetwork>> nets_;  // by block (z, y, x)
     infer::BlockNetwork* last_ = nullptr;
+    std::unique_ptr<Training> training_;
 };
 
 }  // namespace znn::python

@@ -11,6 +11,7 @@
 
 #include "python_jobs.hpp"
 #include "python_network.hpp"
+#include "python_training.hpp"
 #include "znn/core/build_info.hpp"
 #include "znn/core/stop_signals.hpp"
 #include "znn/core/error.hpp"
@@ -336,6 +337,65 @@ py::object predict(python::PythonNetwork& net, const py::object& volume, const p
     return arrays;
 }
 
+/// Arrays by node from `obj`: a dict by node, or one array for the one node of `nodes` (None: none).
+/// 3-dimensional arrays are taken as one channel. Each is checked (float32, C-contiguous), never copied.
+python::PatchArrays node_arrays(const py::object& obj, const std::vector<std::pair<std::string, std::int64_t>>& nodes,
+                                const std::string& what, std::vector<py::array>& keep)
+{
+    python::PatchArrays r;
+    if (obj.is_none()) return r;
+    auto one = [&](const std::string& node, const py::handle& h) {
+        if (!py::isinstance<py::array>(h)) type_error(what + " '" + node + "': expected a numpy array");
+        py::array a = py::reinterpret_borrow<py::array>(h);
+        if (a.ndim() == 3) a = a.attr("reshape")(py::make_tuple(1, a.shape(0), a.shape(1), a.shape(2)));
+        keep.push_back(a);
+        r.emplace(node, checked_volume(a, what + " '" + node + "'"));
+    };
+    if (py::isinstance<py::dict>(obj)) {
+        for (const auto& item : py::reinterpret_borrow<py::dict>(obj)) one(py::str(item.first), item.second);
+        return r;
+    }
+    if (nodes.size() != 1) throw core::InputError(what + ": the network has several such nodes: pass a dict by node");
+    one(nodes.front().first, obj);
+    return r;
+}
+
+train::OptimizerOptions optimizer_options(const std::string& kind, double momentum, double weight_decay, double beta1, double beta2,
+                                          double epsilon)
+{
+    train::OptimizerOptions o;
+    if (kind == "sgd") o.kind = config::OptimizerKind::Sgd;
+    else if (kind == "adam") o.kind = config::OptimizerKind::Adam;
+    else throw core::UsageError("optimizer: 'sgd' or 'adam', got '" + kind + "'");
+    o.momentum = momentum;
+    o.weight_decay = weight_decay;
+    o.beta1 = beta1;
+    o.beta2 = beta2;
+    o.epsilon = epsilon;
+    return o;
+}
+
+train::Cost cost_of(const std::string& name)
+{
+    const auto cost = python::parse_cost(name);
+    if (!cost) throw core::UsageError("cost: 'square_loss', 'square-square', 'binomial_cross_entropy' or 'softmax_loss', got '" + name + "'");
+    return *cost;
+}
+
+py::array_t<float> array_of(const tensor::Tensor<float>& t)
+{
+    py::array_t<float> a({t.channels(), t.size().z, t.size().y, t.size().x});
+    std::copy_n(t.data(), t.count(), a.mutable_data());
+    return a;
+}
+
+py::dict gradient_arrays(const python::PythonNetwork& net)
+{
+    py::dict d;
+    for (const auto& p : net.parameters()) d[p.group.c_str()] = array_of(p.gradient);
+    return d;
+}
+
 std::vector<std::string> overrides_of(const py::object& set)
 {
     std::vector<std::string> r;
@@ -460,6 +520,120 @@ Returns the output (channels, z, y, x), or a dict by output node. The input is u
 sees it: preprocess it first (znn.forward runs a job's preprocessing). Each voxel equals the one
 `znn forward` computes with the same block size. The GIL is released while it runs; Ctrl-C stops
 it after the current block (KeyboardInterrupt).)doc")
+        .def(
+            "train_step",
+            [](python::PythonNetwork& n, const py::object& x, const py::object& target, const std::string& cost, const py::object& mask,
+               const py::object& weight, double eta, const std::string& optimizer, double momentum, double weight_decay, double beta1,
+               double beta2, double epsilon) {
+                std::vector<py::array> keep;
+                const python::PatchArrays inputs = node_arrays(x, n.inputs(), "input", keep);
+                const python::PatchArrays targets = node_arrays(target, n.outputs(), "target", keep);
+                const python::PatchArrays masks = node_arrays(mask, n.outputs(), "mask", keep);
+                const python::PatchArrays weights = node_arrays(weight, n.outputs(), "weight", keep);
+                const train::Cost c = cost_of(cost);
+                const train::OptimizerOptions o = optimizer_options(optimizer, momentum, weight_decay, beta1, beta2, epsilon);
+                python::LossReport r;
+                {
+                    py::gil_scoped_release release;
+                    python::Training& t = n.training();
+                    r = t.loss_gradients(inputs, c, targets, masks, weights);
+                    t.step(eta, o);
+                }
+                py::dict d;
+                d["cost"] = r.voxels > 0 ? r.cost / r.voxels : 0.0;
+                d["pixel_error"] = r.voxels > 0 ? r.pixel_errors / r.voxels : 0.0;
+                d["voxels"] = r.voxels;
+                d["step"] = n.training().steps();
+                return d;
+            },
+            py::arg("x"), py::arg("target"), py::kw_only(), py::arg("cost") = "softmax_loss", py::arg("mask") = py::none(),
+            py::arg("weight") = py::none(), py::arg("eta") = 0.01, py::arg("optimizer") = "sgd", py::arg("momentum") = 0.0,
+            py::arg("weight_decay") = 0.0, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8,
+            R"doc(One training step on one patch, as one iteration of `znn train` at batch 1.
+
+x        the input patch: float32 (channels, z, y, x) (or (z, y, x)), or a dict by input node
+target   the target of every output (channels, output z, y, x), or a dict by output node; the
+         output patch is the input's output size (input - field of view + 1 for dense networks)
+cost     the .cfg's cost_fn names: 'square_loss', 'square-square', 'binomial_cross_entropy',
+         'softmax_loss' (the output node's values are logits)
+mask     0/1 per target value (None: every value trains); weight: rebalance weights per value
+eta, optimizer ('sgd' or 'adam'), momentum, weight_decay, beta1, beta2, epsilon: as in the .cfg;
+         the gradient is scaled by one over the output voxels (znn train's normalisation); the
+         optimizer keeps its state (velocity, moments) across steps while its options stay the same
+
+Returns {'cost': per value, 'pixel_error': fraction, 'voxels': values counted, 'step': steps so far}.
+The network's parameters change in place; its inference (forward, predict) uses them at once.)doc")
+        .def(
+            "gradients",
+            [](python::PythonNetwork& n, const py::object& x, const py::object& output_gradient, const py::object& target,
+               const std::string& cost, const py::object& mask, const py::object& weight) {
+                std::vector<py::array> keep;
+                const python::PatchArrays inputs = node_arrays(x, n.inputs(), "input", keep);
+                if (output_gradient.is_none() == target.is_none())
+                    throw core::UsageError("gradients: give either output_gradient or target (with cost)");
+                const python::PatchArrays given = node_arrays(output_gradient, n.outputs(), "output gradient", keep);
+                const python::PatchArrays targets = node_arrays(target, n.outputs(), "target", keep);
+                const python::PatchArrays masks = node_arrays(mask, n.outputs(), "mask", keep);
+                const python::PatchArrays weights = node_arrays(weight, n.outputs(), "weight", keep);
+                const train::Cost c = cost_of(cost);
+                {
+                    py::gil_scoped_release release;
+                    python::Training& t = n.training();
+                    if (!given.empty())
+                        t.output_gradients(inputs, given);
+                    else
+                        t.loss_gradients(inputs, c, targets, masks, weights);
+                }
+                return gradient_arrays(n);
+            },
+            py::arg("x"), py::arg("output_gradient") = py::none(), py::kw_only(), py::arg("target") = py::none(),
+            py::arg("cost") = "softmax_loss", py::arg("mask") = py::none(), py::arg("weight") = py::none(),
+            R"doc(The gradient of every parameter group for one patch, without a step.
+
+With output_gradient (the loss's gradient with respect to every output, (channels, output z, y, x),
+or a dict by output node): backpropagated as given. With target (and cost, mask, weight as in
+train_step): the cost's gradient, as znn train computes it. Returns {group: gradient array} (sums
+over the patch, not scaled); step() then applies an optimizer to them.)doc")
+        .def(
+            "step",
+            [](python::PythonNetwork& n, double eta, const std::string& optimizer, double momentum, double weight_decay, double beta1,
+               double beta2, double epsilon) {
+                const train::OptimizerOptions o = optimizer_options(optimizer, momentum, weight_decay, beta1, beta2, epsilon);
+                py::gil_scoped_release release;
+                n.training().step(eta, o);
+            },
+            py::kw_only(), py::arg("eta") = 0.01, py::arg("optimizer") = "sgd", py::arg("momentum") = 0.0, py::arg("weight_decay") = 0.0,
+            py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8,
+            "An optimizer step on the gradients of the last gradients() or train_step() (see train_step for the options).")
+        .def_property_readonly(
+            "parameters",
+            [](const python::PythonNetwork& n) {
+                py::dict d;
+                for (const auto& p : n.parameters()) d[p.group.c_str()] = array_of(p.values);
+                return d;
+            },
+            "Every parameter group's values, {group: array} (copies; set_parameters writes them).")
+        .def(
+            "set_parameters",
+            [](python::PythonNetwork& n, const py::dict& values) {
+                for (const auto& item : values) {
+                    const std::string group = py::str(item.first);
+                    if (!py::isinstance<py::array>(item.second)) type_error("set_parameters: '" + group + "' is not a numpy array");
+                    const py::array a = py::reinterpret_borrow<py::array>(item.second);
+                    n.set_parameter(group, checked_volume(a, "'" + group + "'"));
+                }
+            },
+            py::arg("values"), "Replaces the values of the groups given, {group: array of the shape `parameters` shows}.")
+        .def(
+            "save",
+            [](const python::PythonNetwork& n, const py::object& path) {
+                const std::string p = py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>();
+                py::gil_scoped_release release;
+                n.save(p);
+            },
+            py::arg("path"),
+            "Writes the network file (HDF5, atomically): the parameters, the optimizer's velocity as the original's momentum_vol, "
+            "the steps taken as its iteration. znn and the original ZNN load it.")
         .def("__repr__", &describe);
 
     m.def(

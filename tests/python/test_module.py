@@ -160,6 +160,58 @@ class Module(unittest.TestCase):
         self.assertGreater(busy_rate, 0.3 * idle_rate, f"counter rate {busy_rate:.0f}/s during forward(), {idle_rate:.0f}/s idle")
 
 
+    def test_gradients_equal_finite_differences_of_a_numpy_reference(self):
+        """Network.gradients (backward from a given output gradient g) equals the derivative of
+        L(W) = sum(g * out(W)), with out computed by an independent numpy implementation of the same
+        network (tests/support/numpy_net.py, as tests/graph/golden/tiny_reference.py) in double precision,
+        by central differences over every parameter."""
+        sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
+        from numpy_net import conv, from_original_order, max_filter
+
+        with h5py.File(self.weights, "r") as f:
+            params = {"conv1": f["conv1/filters"][()].astype(np.float64), "hidden": f["hidden/biases"][()].astype(np.float64),
+                      "conv2": f["conv2/filters"][()].astype(np.float64), "output": f["output/biases"][()].astype(np.float64)}
+        x = np.sin(0.3 * np.arange(2 * 6 * 8 * 9)).reshape(2, 6, 8, 9)
+        g = np.random.default_rng(11).standard_normal((3, 2, 3, 4))
+
+        def loss(p):
+            hidden = np.maximum(conv(x, from_original_order(p["conv1"]), (1, 1, 1)) + p["hidden"][:, None, None, None], 0.0)
+            pooled = max_filter(hidden, (2, 2, 2), (1, 1, 1))
+            out = 1.0 / (1.0 + np.exp(-(conv(pooled, from_original_order(p["conv2"]), (2, 2, 2)) + p["output"][:, None, None, None])))
+            return float((g * out).sum())
+
+        net = znn.Network(NET, self.weights, threads=2, conv="direct")
+        grads = net.gradients(x.astype(np.float32), g.astype(np.float32))
+        self.assertEqual(sorted(grads), ["conv1", "conv2", "hidden", "output"])
+        h = 1e-6
+        for group, values in params.items():
+            numeric = np.zeros_like(values)
+            for i in np.ndindex(values.shape):
+                p = {k: v.copy() for k, v in params.items()}
+                p[group][i] += h
+                up = loss(p)
+                p[group][i] -= 2 * h
+                numeric[i] = (up - loss(p)) / (2 * h)
+            if group.startswith("conv"):
+                numeric = from_original_order(numeric)  # (out, in, z, y, x): the module's (out*in, z, y, x)
+            ours = grads[group].reshape(numeric.shape)
+            scale = max(1.0, np.abs(numeric).max())
+            self.assertLess(np.abs(ours - numeric).max() / scale, 1e-4, group)
+        # Against the loss's own gradient: a target and softmax... here the gradient of the cost
+        # square_loss is 2(out - target), so gradients(target=t, cost='square_loss') equals
+        # gradients(output_gradient=2(out - t)).
+        t = np.random.default_rng(12).random((3, 2, 3, 4)).astype(np.float32)
+        out = net.forward(x.astype(np.float32))
+        by_cost = net.gradients(x.astype(np.float32), target=t, cost="square_loss")
+        by_hand = net.gradients(x.astype(np.float32), 2 * (out - t))
+        for group in by_cost:
+            np.testing.assert_allclose(by_cost[group], by_hand[group], rtol=1e-5, atol=1e-6)
+        with self.assertRaises(znn.UsageError):
+            net.gradients(x.astype(np.float32))  # neither a target nor an output gradient
+        with self.assertRaisesRegex(znn.InputError, "output gradient of 'output'"):
+            net.gradients(x.astype(np.float32), np.zeros((3, 1, 1, 1), np.float32))
+
+
 with open(os.path.join(SOURCE, "tests", "python", "tiny_job.cfg.in")) as _f:
     JOB = _f.read()
 
@@ -256,6 +308,56 @@ class Jobs(unittest.TestCase):
         bad[2, 20, 20] = np.nan
         with self.assertRaisesRegex(znn.InputError, "NaN"):
             net.predict(bad)
+
+    def test_a_training_step_equals_one_of_znn_train(self):
+        """Two train_step calls on the one patch a patch-sized volume has equal two iterations of
+        `znn train` (batch 1, no augmentation, no rebalancing, SGD with momentum and weight decay):
+        the saved network files hold the same parameters and velocities, bit for bit; the saved file
+        loads back into the same network."""
+        net_spec = os.path.join(SOURCE, "tests", "train", "tiny_boundary.znn")  # field of view 1,8,8
+        rng = np.random.default_rng(4)
+        raw = rng.standard_normal((1, 19, 19)).astype(np.float32)  # train_outsz 1,12,12 + 7
+        labels = rng.integers(0, 3, (1, 19, 19)).astype(np.uint32)
+        with h5py.File("one.h5", "w") as f:
+            f["raw"], f["labels"] = raw, labels
+        with open("one.spec", "w") as f:
+            f.write("[image1]\nfnames = one.h5:/raw\npp_types = none\n\n[label1]\nfnames = one.h5:/labels\n"
+                    "pp_types = auto\nis_auto_crop = yes\n\n[sample1]\ninput = 1\noutput = 1\n")
+        with open("one.cfg", "w") as f:
+            f.write(f"[parameters]\nfnet_spec = {net_spec}\nfdata_spec = one.spec\nnum_threads = 2\nout_type = boundary\n"
+                    "train_net_prefix = one/net\ntrain_range = 1\ntest_range = 1\ntrain_outsz = 1,12,12\n"
+                    "train_conv_mode = direct\neta = 0.05\nmomentum = 0.9\nweight_decay = 0.001\nis_bd_mirror = no\n"
+                    "rebalance_mode = none\nis_data_aug = no\nbatch_size = 1\nNum_iter_per_show = 1\n"
+                    "Num_iter_per_test = 100\ntest_num = 1\nNum_iter_per_save = 1\nMax_iter = 2\n")
+        run("train", "-c", "one.cfg")
+        # The boundary target of the output patch: channel 0 the inside of a cell (label > 0), channel 1
+        # its complement; the output voxel o sees the input window [o, o + 8), centred on o + 4.
+        inside = (labels[:, 4:16, 4:16] > 0).astype(np.float32)
+        target = np.stack([inside, 1 - inside])
+        net = znn.Network(net_spec, "one/net_init.h5", conv="direct", threads=2)
+        for step in (1, 2):
+            r = net.train_step(raw, target, cost="softmax_loss", eta=0.05, momentum=0.9, weight_decay=0.001)
+            self.assertEqual(r["step"], step)
+            self.assertEqual(r["voxels"], 2 * 12 * 12)
+        net.save("py.h5")
+        with h5py.File("one/net_2.h5", "r") as a, h5py.File("py.h5", "r") as b:
+            compared = 0
+            for group in ("conv1", "conv2", "conv3", "nconv1", "nconv2", "output"):
+                for name in ("filters", "biases", "momentum_vol"):
+                    if name in a[group]:
+                        self.assertTrue(np.array_equal(a[group][name][()], b[group][name][()]), f"{group}/{name}")
+                        compared += 1
+            self.assertEqual(compared, 12)
+            self.assertEqual(str(b.attrs["znn_iteration"]), "2")
+        again = znn.Network(net_spec, "py.h5", conv="direct", threads=2)
+        x = rng.standard_normal((1, 4, 30, 30)).astype(np.float32)
+        self.assertTrue(np.array_equal(again.forward(x), net.forward(x)))
+        for group, values in again.parameters.items():
+            self.assertTrue(np.array_equal(values, net.parameters[group]), group)
+        with self.assertRaisesRegex(znn.InputError, "target of 'output'"):
+            net.train_step(raw, np.ascontiguousarray(target[:, :, :5]))
+        with self.assertRaises(znn.UsageError):
+            net.train_step(raw, target, cost="hinge")
 
     def test_ctrl_c_stops_training_at_a_checkpoint_and_raises_keyboard_interrupt(self):
         script = (f"import sys; sys.path.insert(0, {PYTHON_DIR!r}); import znn\n"
