@@ -456,11 +456,20 @@ Network(net, weights=None, *, threads=0, conv='stored', softmax=False, seed=1)
   conv     'stored' (the network file's choices, else measured), 'auto' (measured), 'direct', 'fft'
   softmax  outputs passed through a softmax over their channels (nets trained with softmax_loss)
 
-forward(x) runs the dense network on x, a float32 C-contiguous array (channels, z, y, x) larger than
-the field of view by the output size minus one, or a dict of them by input node; it returns the
-output (channels, out_z, out_y, out_x), or a dict by output node when there are several. The network
-for an input size is built (and its convolutions chosen) on the first call of that size and kept.
-The GIL is released while it computes.)doc")
+Inference:
+  forward(x)           one dense pass: x float32 C-contiguous (channels, z, y, x), larger than the
+                       field of view by the output size minus one (or a dict by input node); returns
+                       (channels, out_z, out_y, out_x) (or a dict by output node). The network for an
+                       input size is built (its convolutions chosen) on the first call and kept.
+  predict(volume, ...) a whole volume (numpy, h5py.Dataset, 'file.h5:/dataset'), block by block on
+                       the grid of `znn forward`, optionally mirrored and test-time augmented.
+Training (the conventions of `znn train`):
+  train_step(x, target, cost=..., eta=..., momentum=...)   one step on one patch
+  gradients(x, output_gradient) or gradients(x, target=...)  the parameter gradients, no step
+  step(eta=...)        an optimizer step on the last gradients
+  parameters, set_parameters(values), save(path)  the parameters, as arrays and as a network file
+Arrays are checked, never converted: a wrong dtype or layout raises TypeError, a wrong shape
+znn.InputError. The GIL is released while the engine computes; Ctrl-C stops predict after a block.)doc")
         .def(py::init([](const std::string& net, const py::object& weights, int threads, const std::string& conv, bool softmax,
                          std::uint64_t seed) {
                  const auto choice = python::parse_conv_choice(conv);

@@ -97,6 +97,20 @@ class Module(unittest.TestCase):
         self.assertIn("Network(net, weights=None", znn.Network.__doc__)
         self.assertIn(znn.simd(), ("avx2", "avx512"))
 
+    def test_the_stubs_describe_the_module(self):
+        """__init__.pyi names every public method and property of znn.Network and nothing it lacks."""
+        import ast
+        with open(os.path.join(PYTHON_DIR, "znn", "__init__.pyi")) as f:
+            tree = ast.parse(f.read())
+        (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Network"]
+        stubbed = {n.name for n in cls.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
+        public = {n for n in dir(znn.Network) if not n.startswith("_")}
+        self.assertEqual(stubbed, public)
+        functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        self.assertEqual(functions, {"train", "forward", "version", "simd"})
+        for name in public:
+            self.assertTrue(getattr(znn.Network, name).__doc__, name)
+
     def test_bad_arguments_raise(self):
         net = znn.Network(NET, self.weights, conv="direct")
         with self.assertRaisesRegex(TypeError, "float32"):

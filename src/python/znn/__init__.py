@@ -3,6 +3,9 @@
     import numpy, znn
     net = znn.Network("n4.znn", "n4.h5")
     y = net.forward(x)                      # x: float32 (channels, z, y, x), larger than net.fov
+    v = net.predict(h5file["raw"], mirror=True)   # a whole volume, block by block (numpy, h5py, address)
+    net.train_step(x, target, cost="softmax_loss", eta=0.01, momentum=0.9)
+    net.save("n4-tuned.h5")
     znn.train("job.cfg", set={"Max_iter": 200})
     znn.forward("job.cfg")
 

@@ -1,4 +1,5 @@
 # Type stubs of the znn module (its compiled part is znn._znn).
+import os
 from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 import numpy
@@ -15,6 +16,9 @@ class NumericError(Error, ArithmeticError): ...
 class InternalError(Error, RuntimeError): ...
 
 Volume = numpy.typing.NDArray[numpy.float32]  # (channels, z, y, x), C-contiguous
+Source = Union[Volume, str, "os.PathLike[str]", Any]  # a numpy volume, a volume address, an h5py.Dataset
+Cost = Literal["square_loss", "square-square", "binomial_cross_entropy", "softmax_loss"]
+Optimizer = Literal["sgd", "adam"]
 
 class Network:
     """A network (.znn) with its parameters, run from numpy (see help(znn.Network))."""
@@ -42,6 +46,58 @@ class Network:
     @property
     def conv_choices(self) -> dict[str, str]: ...
     def forward(self, x: Union[Volume, Mapping[str, Volume]]) -> Union[Volume, dict[str, Volume]]: ...
+    def predict(
+        self,
+        volume: Union[Source, Mapping[str, Source]],
+        *,
+        block: Optional[Sequence[int]] = None,
+        mirror: bool = False,
+        tta: Optional[Sequence[int]] = None,
+        combine: Literal["mean", "min", "max"] = "mean",
+        affinity: bool = False,
+        out: Optional[Volume] = None,
+    ) -> Union[Volume, dict[str, Volume]]: ...
+    def train_step(
+        self,
+        x: Union[Volume, Mapping[str, Volume]],
+        target: Union[Volume, Mapping[str, Volume]],
+        *,
+        cost: Cost = "softmax_loss",
+        mask: Union[None, Volume, Mapping[str, Volume]] = None,
+        weight: Union[None, Volume, Mapping[str, Volume]] = None,
+        eta: float = 0.01,
+        optimizer: Optimizer = "sgd",
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> dict[str, float]: ...
+    def gradients(
+        self,
+        x: Union[Volume, Mapping[str, Volume]],
+        output_gradient: Union[None, Volume, Mapping[str, Volume]] = None,
+        *,
+        target: Union[None, Volume, Mapping[str, Volume]] = None,
+        cost: Cost = "softmax_loss",
+        mask: Union[None, Volume, Mapping[str, Volume]] = None,
+        weight: Union[None, Volume, Mapping[str, Volume]] = None,
+    ) -> dict[str, Volume]: ...
+    def step(
+        self,
+        *,
+        eta: float = 0.01,
+        optimizer: Optimizer = "sgd",
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None: ...
+    @property
+    def parameters(self) -> dict[str, Volume]: ...
+    def set_parameters(self, values: Mapping[str, Volume]) -> None: ...
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None: ...
 
 def train(
     config: str,
