@@ -71,6 +71,9 @@ public:
     bool predict(const std::map<std::string, RegionReader>& inputs, const core::Vec3i& stored, const PredictRequest& request,
                  const std::map<std::string, tensor::TensorView<float>>& outputs, const std::atomic<int>* stop);
 
+    /// Seconds of the network pass alone in the last forward (set by the caller that timed it).
+    double last_pass_seconds() const noexcept { return last_pass_seconds_; }
+    void set_last_pass_seconds(double s) noexcept { last_pass_seconds_ = s; }
     /// The convolution choice per conv group of the last network built (empty before any).
     std::map<std::string, conv::ConvAlgo> conv_choices() const;
 
@@ -97,6 +100,7 @@ private:
     std::map<std::array<std::int64_t, 3>, std::unique_ptr<infer::BlockNetwork>> nets_;  // by block (z, y, x)
     infer::BlockNetwork* last_ = nullptr;
     std::unique_ptr<Training> training_;
+    double last_pass_seconds_ = 0;
 };
 
 }  // namespace znn::python

@@ -6,7 +6,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstring>
 #include <string>
 
 #include "python_jobs.hpp"
@@ -121,7 +123,9 @@ py::dict forward(python::PythonNetwork& net, const py::dict& inputs)
         py::gil_scoped_release release;
         block_net = &net.at_block(block);
         for (const auto& [name, v] : views) tensor::copy(v, block_net->input(name));
+        const auto start = std::chrono::steady_clock::now();
         block_net->run();
+        net.set_last_pass_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     for (const auto& [name, maps] : net.outputs()) {
         const tensor::TensorView<const float> out = block_net->output(name);
@@ -396,6 +400,77 @@ py::dict gradient_arrays(const python::PythonNetwork& net)
     return d;
 }
 
+/// The numpy dtype of `t`, and back.
+py::dtype numpy_dtype(core::DType t)
+{
+    switch (t) {
+    case core::DType::UInt8: return py::dtype::of<std::uint8_t>();
+    case core::DType::Int8: return py::dtype::of<std::int8_t>();
+    case core::DType::UInt16: return py::dtype::of<std::uint16_t>();
+    case core::DType::Int16: return py::dtype::of<std::int16_t>();
+    case core::DType::UInt32: return py::dtype::of<std::uint32_t>();
+    case core::DType::Int32: return py::dtype::of<std::int32_t>();
+    case core::DType::UInt64: return py::dtype::of<std::uint64_t>();
+    case core::DType::Int64: return py::dtype::of<std::int64_t>();
+    case core::DType::Float32: return py::dtype::of<float>();
+    case core::DType::Float64: return py::dtype::of<double>();
+    }
+    throw core::InternalError("numpy_dtype: unknown type");
+}
+
+std::optional<core::DType> dtype_of(const py::dtype& d)
+{
+    for (const core::DType t : core::kAllDTypes)
+        if (d.is(numpy_dtype(t))) return t;
+    return std::nullopt;
+}
+
+/// A volume read by znn's I/O as a numpy array that owns the tensor read (no copy), with the
+/// file's element type and dimensions (2: y, x; 3: z, y, x; 4: c, z, y, x).
+py::array read_volume(const py::object& address, const py::object& box)
+{
+    const std::string text = py::str(py::module_::import("os").attr("fspath")(address)).cast<std::string>();
+    std::optional<core::Box3> region;
+    if (!box.is_none()) {
+        const auto b = box.cast<std::vector<std::int64_t>>();
+        if (b.size() != 6) throw core::UsageError("box: expected (z0, y0, x0, dz, dy, dx), got " + std::to_string(b.size()) + " values");
+        region = core::Box3{{b[0], b[1], b[2]}, {b[3], b[4], b[5]}};
+    }
+    auto volume = std::make_unique<tensor::AnyTensor>();
+    {
+        py::gil_scoped_release release;
+        *volume = io::read_volume(io::VolumeUri::parse(text), region);
+    }
+    const tensor::Shape4 s = volume->shape();
+    std::vector<py::ssize_t> shape{s.c, s.zyx.z, s.zyx.y, s.zyx.x};
+    shape.erase(shape.begin(), shape.begin() + (4 - volume->ndim()));
+    const py::dtype dtype = numpy_dtype(volume->dtype());
+    void* data = volume->data();
+    py::capsule owner(volume.release(), [](void* p) { delete static_cast<tensor::AnyTensor*>(p); });
+    return py::array(dtype, shape, data, owner);
+}
+
+/// Writes `array` (2 to 4 dimensions, any of znn's element types, C-contiguous) atomically through
+/// znn's I/O: HDF5 chunked and compressed, or a TIFF stack.
+void write_volume(const py::object& address, const py::array& array, bool overwrite, int gzip)
+{
+    const std::string text = py::str(py::module_::import("os").attr("fspath")(address)).cast<std::string>();
+    const auto dtype = dtype_of(array.dtype());
+    if (!dtype) type_error("write_volume: the element type " + std::string(py::str(array.dtype())) + " is not one znn writes (integers of 8-64 bits, float32, float64)");
+    if (array.ndim() < 2 || array.ndim() > 4) throw core::InputError("write_volume: expected 2 to 4 dimensions, got " + std::to_string(array.ndim()));
+    if (!(array.flags() & py::array::c_style)) type_error("write_volume: expected a C-contiguous array");
+    if (gzip < 0 || gzip > 9) throw core::UsageError("gzip: 0 to 9, got " + std::to_string(gzip));
+    std::int64_t dims[4] = {1, 1, 1, 1};
+    for (py::ssize_t i = 0; i < array.ndim(); ++i) dims[4 - array.ndim() + i] = array.shape(i);
+    tensor::AnyTensor volume(*dtype, tensor::Shape4{dims[0], {dims[1], dims[2], dims[3]}}, static_cast<int>(array.ndim()), core::Init::Uninitialized);
+    std::memcpy(volume.data(), array.data(), volume.bytes());
+    io::VolumeWriteOptions options;
+    options.overwrite = overwrite;
+    options.hdf5.gzip_level = gzip;
+    py::gil_scoped_release release;
+    io::write_volume(io::VolumeUri::parse(text), volume, options);
+}
+
 std::vector<std::string> overrides_of(const py::object& set)
 {
     std::vector<std::string> r;
@@ -446,6 +521,18 @@ PYBIND11_MODULE(_znn, m)
     m.def("simd", [] { return std::string(core::to_string(core::host_simd_path())); },
           "The SIMD kernels this CPU runs: 'avx512' or 'avx2'.");
 
+    m.def("read_volume", &read_volume, py::arg("address"), py::arg("box") = py::none(),
+          R"doc(Reads a volume through znn's I/O: 'file.h5:/dataset' (/main when omitted) or a TIFF stack.
+
+Returns a numpy array in the file's element type and dimensions ((y, x), (z, y, x) or (c, z, y, x)),
+owning the data read (no copy). box=(z0, y0, x0, dz, dy, dx) reads only that part (all channels).
+Errors name the file and dataset (znn.InputError, znn.IoError).)doc");
+    m.def("write_volume", &write_volume, py::arg("address"), py::arg("array"), py::kw_only(), py::arg("overwrite") = false,
+          py::arg("gzip") = 1,
+          R"doc(Writes a numpy array (2 to 4 dimensions, C-contiguous, integers or floats) through znn's I/O, atomically:
+an HDF5 dataset (chunked, shuffled, deflate level `gzip`) or a TIFF stack Fiji opens. An existing
+file is an error unless overwrite=True.)doc");
+
     py::class_<python::PythonNetwork>(m, "Network", R"doc(A network (.znn) with its parameters, run from numpy.
 
 Network(net, weights=None, *, threads=0, conv='stored', softmax=False, seed=1)
@@ -485,6 +572,8 @@ znn.InputError. The GIL is released while the engine computes; Ctrl-C stops pred
                                "Field of view (z, y, x): input size = output size + fov - 1.")
         .def_property_readonly("inputs", [](const python::PythonNetwork& n) { return n.inputs(); }, "Input nodes: [(name, maps)].")
         .def_property_readonly("outputs", [](const python::PythonNetwork& n) { return n.outputs(); }, "Output nodes: [(name, maps)].")
+        .def_property_readonly("last_pass_seconds", &python::PythonNetwork::last_pass_seconds,
+                               "Seconds of the network pass alone in the last forward() (what forward adds: its wall time minus this).")
         .def_property_readonly("parameter_count", &python::PythonNetwork::parameter_count, "Kernel values and biases.")
         .def_property_readonly("threads", &python::PythonNetwork::threads, "Threads the network runs on.")
         .def_property_readonly("conv_choices",

@@ -25,12 +25,14 @@ from ._znn import (  # noqa: F401
     NumericError,
     UsageError,
     __version__,
+    read_volume,
     simd,
     version,
+    write_volume,
 )
 
 __all__ = ["Network", "train", "forward", "Error", "InputError", "UsageError", "IoError", "MpiError", "NumericError",
-           "InternalError", "version", "simd", "__version__"]
+           "InternalError", "read_volume", "write_volume", "version", "simd", "__version__"]
 
 _log = logging.getLogger("znn")
 
