@@ -44,4 +44,35 @@ std::vector<infer::SampleOutcome> forward_job(const JobRun& run, const infer::Fo
     return infer::run_forward(job, options, {comm, pool, run.engines, log, stop});
 }
 
+namespace {
+
+std::vector<Evaluation> run_tasks(const std::vector<eval::EvalTask>& tasks, const dist::Comm& comm, core::Logger& log)
+{
+    std::vector<Evaluation> r;
+    for (const eval::EvalTask& t : tasks) {
+        log.info(t.name, ": ", t.seg.str(), " (", eval::to_string(t.how.kind), ") against ", t.gt.str(), "; ",
+                 core::to_string(t.seg_box.size), " voxels, aligned ", t.alignment);
+        r.push_back({t, eval::evaluate(t, comm)});
+    }
+    return r;
+}
+
+}  // namespace
+
+std::vector<Evaluation> eval_job(const JobRun& run, const std::optional<std::set<std::int64_t>>& range, const eval::EvalOptions& options,
+                                 const dist::Comm& comm, core::Logger& log)
+{
+    const config::JobFiles job = load_job(run, comm);
+    const std::set<std::int64_t> ids = range ? *range : job.config.forward_range;
+    dist::root_decides(comm, [&] { eval::plan_job(job, ids, options); });
+    return run_tasks(eval::plan_job(job, ids, options), comm, log);
+}
+
+Evaluation evaluate_volumes(const std::string& seg, const std::string& gt, const std::optional<std::string>& mask,
+                            const eval::EvalOptions& options, const dist::Comm& comm, core::Logger& log)
+{
+    dist::root_decides(comm, [&] { eval::plan_task(seg, gt, mask, options); });
+    return run_tasks({eval::plan_task(seg, gt, mask, options)}, comm, log).front();
+}
+
 }  // namespace znn::python

@@ -6,12 +6,14 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "znn/conv/engine.hpp"
 #include "znn/core/log.hpp"
 #include "znn/dist/comm.hpp"
+#include "znn/eval/evaluate.hpp"
 #include "znn/infer/forward.hpp"
 #include "znn/train/trainer.hpp"
 
@@ -30,5 +32,18 @@ train::TrainResult train_job(const JobRun& run, const train::TrainOptions& optio
 
 std::vector<infer::SampleOutcome> forward_job(const JobRun& run, const infer::ForwardOptions& options, const dist::Comm& comm,
                                               core::Logger& log, const std::atomic<int>* stop);
+
+/// @brief One evaluation and its results, one per threshold.
+struct Evaluation {
+    eval::EvalTask task;
+    std::vector<eval::EvalResult> results;
+};
+
+/// `znn eval -c`: every sample of `range` (unset: forward_range), its znn forward output against its label.
+std::vector<Evaluation> eval_job(const JobRun& run, const std::optional<std::set<std::int64_t>>& range, const eval::EvalOptions& options,
+                                 const dist::Comm& comm, core::Logger& log);
+/// `znn eval --seg --gt [--mask]`.
+Evaluation evaluate_volumes(const std::string& seg, const std::string& gt, const std::optional<std::string>& mask,
+                            const eval::EvalOptions& options, const dist::Comm& comm, core::Logger& log);
 
 }  // namespace znn::python

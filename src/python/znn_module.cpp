@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -15,6 +16,7 @@
 #include "python_network.hpp"
 #include "python_training.hpp"
 #include "znn/core/build_info.hpp"
+#include "znn/config/values.hpp"
 #include "znn/core/stop_signals.hpp"
 #include "znn/core/error.hpp"
 #include "znn/core/simd_path.hpp"
@@ -471,6 +473,43 @@ void write_volume(const py::object& address, const py::array& array, bool overwr
     io::write_volume(io::VolumeUri::parse(text), volume, options);
 }
 
+eval::EvalOptions eval_options(const py::object& mode, std::int64_t channel, const std::vector<double>& thresholds,
+                               const std::vector<std::uint64_t>& ignore, bool planar, const py::object& offset)
+{
+    eval::EvalOptions o;
+    if (!mode.is_none()) {
+        const std::string m = py::str(mode);
+        if (m == "labels") o.kind = eval::MapKind::Labels;
+        else if (m == "interior") o.kind = eval::MapKind::Interior;
+        else if (m == "membrane") o.kind = eval::MapKind::Membrane;
+        else if (m == "affinity") o.kind = eval::MapKind::Affinity;
+        else throw core::UsageError("mode: 'labels', 'interior', 'membrane' or 'affinity', got '" + m + "'");
+    }
+    if (channel < 0) throw core::UsageError("channel: must be 0 or more");
+    o.channel = channel;
+    if (thresholds.empty()) throw core::UsageError("threshold: give at least one");
+    for (const double t : thresholds)
+        if (!std::isfinite(t)) throw core::UsageError("threshold: must be finite");
+    o.thresholds = thresholds;
+    o.ignore = ignore;
+    o.planar = planar;
+    if (!offset.is_none()) {
+        const auto v = offset.cast<std::vector<std::int64_t>>();
+        if (v.size() != 3) throw core::UsageError("offset: expected (z, y, x)");
+        o.offset = core::Vec3i{v[0], v[1], v[2]};
+    }
+    return o;
+}
+
+/// One JSON object per evaluation and threshold, as `znn eval` prints them (znn/__init__.py parses them).
+std::vector<std::string> evaluation_json(const std::vector<python::Evaluation>& evaluations)
+{
+    std::vector<std::string> lines;
+    for (const python::Evaluation& e : evaluations)
+        for (const eval::EvalResult& r : e.results) lines.push_back(eval::to_json(e.task, r));
+    return lines;
+}
+
 std::vector<std::string> overrides_of(const py::object& set)
 {
     std::vector<std::string> r;
@@ -760,6 +799,41 @@ over the patch, not scaled); step() then applies an optimizer to them.)doc")
         },
         py::arg("config"), py::arg("set"), py::arg("threads"), py::arg("iterations"), py::arg("seed"), py::arg("loader_threads"),
         py::arg("comm"), py::arg("log_level"), py::arg("sink"));
+
+    m.def(
+        "_eval",
+        [](const py::object& config, const py::object& set, const py::object& range, const py::object& seg, const py::object& gt,
+           const py::object& mask, const py::object& mode, std::int64_t channel, const std::vector<double>& thresholds,
+           const std::vector<std::uint64_t>& ignore, bool planar, const py::object& offset, const py::object& comm,
+           const std::string& log_level, py::object sink) {
+            const dist::Comm c = communicator(comm);
+            core::Logger log = python_logger(c, log_level, std::move(sink));
+            const eval::EvalOptions options = eval_options(mode, channel, thresholds, ignore, planar, offset);
+            auto text = [](const py::object& o) { return py::str(py::module_::import("os").attr("fspath")(o)).cast<std::string>(); };
+            std::vector<python::Evaluation> evaluations;
+            if (!config.is_none()) {
+                if (!seg.is_none() || !gt.is_none() || !mask.is_none()) throw core::UsageError("give either a job (config) or seg and gt, not both");
+                std::optional<std::set<std::int64_t>> ids;
+                if (!range.is_none()) {
+                    std::string why;
+                    ids = config::parse_id_ranges(py::str(range).cast<std::string>(), &why);
+                    if (!ids) throw core::UsageError("range: " + why);
+                }
+                python::JobRun run{text(config), overrides_of(set), 0, {}};
+                py::gil_scoped_release release;
+                evaluations = python::eval_job(run, ids, options, c, log);
+            } else {
+                if (seg.is_none() || gt.is_none()) throw core::UsageError("give a job (config), or seg and gt");
+                const std::string s = text(seg), g = text(gt);
+                const std::optional<std::string> mask_text = mask.is_none() ? std::nullopt : std::optional<std::string>(text(mask));
+                py::gil_scoped_release release;
+                evaluations.push_back(python::evaluate_volumes(s, g, mask_text, options, c, log));
+            }
+            return evaluation_json(evaluations);
+        },
+        py::arg("config"), py::arg("set"), py::arg("range"), py::arg("seg"), py::arg("gt"), py::arg("mask"), py::arg("mode"),
+        py::arg("channel"), py::arg("thresholds"), py::arg("ignore"), py::arg("planar"), py::arg("offset"), py::arg("comm"),
+        py::arg("log_level"), py::arg("sink"));
 
     m.def(
         "_forward",

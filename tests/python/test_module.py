@@ -107,7 +107,7 @@ class Module(unittest.TestCase):
         public = {n for n in dir(znn.Network) if not n.startswith("_")}
         self.assertEqual(stubbed, public)
         functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-        self.assertEqual(functions, {"train", "forward", "version", "simd", "read_volume", "write_volume"})
+        self.assertEqual(functions, {"train", "forward", "eval", "version", "simd", "read_volume", "write_volume"})
         for name in public:
             self.assertTrue(getattr(znn.Network, name).__doc__, name)
 
@@ -305,6 +305,17 @@ class Jobs(unittest.TestCase):
         cli_out = py_out.replace("py/out", "cli/out")
         with h5py.File(py_out, "r") as a, h5py.File(cli_out, "r") as b:
             self.assertTrue(np.array_equal(a["main"][...], b["main"][...]))
+        # znn.eval scores the outputs as `znn eval -c` does (the same JSON lines).
+        import json
+        cli_scores = [json.loads(line) for line in run("eval", "-c", "cli.cfg", "--threshold", "0.3,0.6").stdout.splitlines()]
+        py_scores = znn.eval("py.cfg", threshold=[0.3, 0.6])
+        self.assertEqual(len(py_scores), 2)
+        for a, b in zip(py_scores, cli_scores):
+            for key in ("threshold", "voxels", "segments", "gt_segments", "rand_error", "voi_split", "voi_merge"):
+                self.assertEqual(a[key], b[key], key)
+        data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(py_out))), "data")
+        (pair,) = znn.eval(seg=py_out, gt=os.path.join(data, "test-labels.tif"), mask=os.path.join(data, "test-mask.tif"), threshold=0.6)
+        self.assertEqual(pair["rand_error"], py_scores[1]["rand_error"])
 
     def test_predict_equals_znn_forward_bit_for_bit(self):
         """Network.predict over a whole volume (an h5py.Dataset, the same as a numpy array, an address) equals

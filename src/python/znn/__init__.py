@@ -8,10 +8,12 @@
     net.save("n4-tuned.h5")
     znn.train("job.cfg", set={"Max_iter": 200})
     znn.forward("job.cfg")
+    scores = znn.eval("job.cfg")            # the forward outputs against the labels
 
 Errors are znn.Error subclasses carrying znn's message (file:line, path:/dataset): InputError and
 UsageError are also ValueErrors, IoError an OSError. See help(znn.Network), help(znn.train).
 """
+import json
 import logging
 import sys
 
@@ -31,7 +33,7 @@ from ._znn import (  # noqa: F401
     write_volume,
 )
 
-__all__ = ["Network", "train", "forward", "Error", "InputError", "UsageError", "IoError", "MpiError", "NumericError",
+__all__ = ["Network", "train", "forward", "eval", "Error", "InputError", "UsageError", "IoError", "MpiError", "NumericError",
            "InternalError", "read_volume", "write_volume", "version", "simd", "__version__"]
 
 _log = logging.getLogger("znn")
@@ -73,6 +75,27 @@ def forward(config, *, set=None, threads=0, overwrite=False, comm=None, log_leve
     for train(); Ctrl-C stops after the blocks in flight and raises KeyboardInterrupt.
     """
     return _znn_call("_forward", config, set, threads, overwrite, comm, log_level)
+
+
+def eval(config=None, *, seg=None, gt=None, mask=None, set=None, range=None, mode=None, threshold=(0.5,), channel=0,
+         ignore=(0,), planar=False, offset=None, comm=None, log_level="info"):
+    """Scores segmentations against ground truth, as `znn eval` does: a job's znn forward outputs against
+    its labels (eval(config), every sample of forward_range or `range`, e.g. "1-3,5"), or one pair of
+    volumes (eval(seg=..., gt=..., mask=...), addresses 'file.h5:/dataset' or TIFF stacks). A map
+    (a boundary or affinity output) becomes a segmentation per threshold by connected components
+    (mode 'interior', 'membrane', 'affinity'; default by the volume: labels for integers, affinity
+    for 3 channels, interior otherwise; `channel` of the map, `planar`: within sections).
+
+    Returns one dict per evaluation and threshold, the JSON line `znn eval` prints: {'task',
+    'segmentation', 'ground_truth', 'mode', 'threshold', 'voxels', 'ignored', 'gt_segments', 'segments',
+    'background', 'rand_error', 'rand_precision', 'rand_recall' (adapted Rand error, skimage's pair
+    counts), 'cremi_rand_error', 'cremi_precision', 'cremi_recall', 'voi_split', 'voi_merge', 'voi'
+    (bits)}; a threshold is None for a labelled segmentation.
+    """
+    thresholds = [threshold] if isinstance(threshold, (int, float)) else list(threshold)
+    lines = _znn_call("_eval", config, set, range, seg, gt, mask, mode, channel, thresholds, list(ignore), planar, offset, comm,
+                      log_level)
+    return [json.loads(line) for line in lines]
 
 
 def _znn_call(name, *args):

@@ -121,6 +121,23 @@ def forward(
     comm: Any = None,
     log_level: Literal["debug", "info", "warn", "error"] = "info",
 ) -> list[dict[str, Any]]: ...
+def eval(
+    config: Optional[str] = None,
+    *,
+    seg: Optional[str] = None,
+    gt: Optional[str] = None,
+    mask: Optional[str] = None,
+    set: Optional[Mapping[str, Any]] = None,
+    range: Optional[str] = None,
+    mode: Optional[Literal["labels", "interior", "membrane", "affinity"]] = None,
+    threshold: Union[float, Sequence[float]] = (0.5,),
+    channel: int = 0,
+    ignore: Sequence[int] = (0,),
+    planar: bool = False,
+    offset: Optional[Sequence[int]] = None,
+    comm: Any = None,
+    log_level: Literal["debug", "info", "warn", "error"] = "info",
+) -> list[dict[str, Any]]: ...
 def read_volume(address: Union[str, "os.PathLike[str]"], box: Optional[Sequence[int]] = None) -> numpy.typing.NDArray[Any]: ...
 def write_volume(
     address: Union[str, "os.PathLike[str]"], array: numpy.typing.NDArray[Any], *, overwrite: bool = False, gzip: int = 1
