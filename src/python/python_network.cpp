@@ -1,5 +1,8 @@
 #include "python_network.hpp"
 
+#include "znn/config/diagnostics.hpp"
+#include "znn/config/ini.hpp"
+#include "znn/config/job_config.hpp"
 #include "znn/core/error.hpp"
 #include "znn/graph/shapes.hpp"
 #include "znn/infer/memory_plan.hpp"
@@ -20,9 +23,24 @@ std::optional<ConvChoice> parse_conv_choice(const std::string& name)
     return std::nullopt;
 }
 
-PythonNetwork::PythonNetwork(const std::string& net, const std::string& weights, int threads, ConvChoice conv, bool softmax,
-                             std::uint64_t seed)
-    : spec_(config::NetSpec::load(net)), weights_(weights), pool_(sched::resolve_thread_count(threads)), softmax_(softmax)
+namespace {
+
+/// Whether the training configuration `config_text` (a network file's znn_config) has a softmax cost.
+bool trained_with_softmax(const std::string& config_text, const std::string& file)
+{
+    if (config_text.empty()) return false;
+    config::Diagnostics d;
+    config::IniFile ini;
+    ini.parse(config_text, file, d);
+    const config::JobConfig c = config::JobConfig::from_ini(ini, file, {}, d);
+    return c.resolved_cost_fn() == config::CostFn::SoftmaxLoss;
+}
+
+}  // namespace
+
+PythonNetwork::PythonNetwork(const std::string& net, const std::string& weights, int threads, ConvChoice conv,
+                             std::optional<bool> softmax, std::uint64_t seed)
+    : spec_(config::NetSpec::load(net)), weights_(weights), pool_(sched::resolve_thread_count(threads)), softmax_(softmax.value_or(false))
 {
     const graph::NetShapes unit = graph::NetShapes::for_output(spec_, {1, 1, 1});
     const auto in = spec_.input_nodes();
@@ -45,11 +63,13 @@ PythonNetwork::PythonNetwork(const std::string& net, const std::string& weights,
         params_->initialize(seed);
         return;
     }
+    const model::NetworkFileMeta meta = model::read_network_meta(weights);
     if (conv == ConvChoice::Stored) {
-        const model::NetworkFileMeta meta = model::read_network_meta(weights);
         options_.conv_choices = meta.conv_choices;
         options_.fft_tiles = meta.fft_tiles;
     }
+    if (!softmax) softmax_ = trained_with_softmax(meta.config, weights + ":znn_config");
+    trained_config_ = meta.config;
     model::load_network(weights, spec_, *params_, model::LoadMode::Resume);
 }
 
@@ -157,6 +177,7 @@ void PythonNetwork::save(const std::string& path) const
     text << in.rdbuf();
     meta.net = text.str();
     meta.build = core::build_info().version_string();
+    meta.config = trained_config_;
     const train::Optimizer* optimizer = training_ ? training_->optimizer() : nullptr;
     meta.iteration = training_ ? training_->steps() : 0;
     model::save_network(path, spec_, *params_, meta, model::Layout::Root, optimizer ? &optimizer->state() : nullptr);

@@ -43,7 +43,11 @@ public:
     /// The network of `net` (a .znn) with the parameters of `weights` (a network file by znn or the
     /// original ZNN; empty: freshly initialised with `seed`), on `threads` threads (0: the process's
     /// affinity mask, or $OMP_NUM_THREADS / $SLURM_CPUS_PER_TASK when set).
-    PythonNetwork(const std::string& net, const std::string& weights, int threads, ConvChoice conv, bool softmax, std::uint64_t seed);
+    /// `softmax` unset: as `znn forward` decides it, from the training configuration the network file
+    /// records (a softmax cost: softmaxed outputs), else none.
+    PythonNetwork(const std::string& net, const std::string& weights, int threads, ConvChoice conv, std::optional<bool> softmax,
+                  std::uint64_t seed);
+    bool softmax() const noexcept { return softmax_; }
 
     const config::NetSpec& spec() const noexcept { return spec_; }
     const std::string& weights() const noexcept { return weights_; }
@@ -81,7 +85,8 @@ public:
     Training& training();
     /// Writes the network file `path` atomically: the parameters, the optimizer state of training()
     /// when it took steps (the SGD velocity as the original's momentum_vol), the steps as its
-    /// iteration, the .znn text, the convolution plan of the last network run.
+    /// iteration, the .znn text, the convolution plan of the last network run, and the training
+    /// configuration of the network file it was loaded from (which decides softmax on loading).
     void save(const std::string& path) const;
     /// Every parameter group's values, and gradients of the last training pass (zero before).
     const std::vector<graph::Parameter<float>>& parameters() const { return params_->all(); }
@@ -101,6 +106,7 @@ private:
     infer::BlockNetwork* last_ = nullptr;
     std::unique_ptr<Training> training_;
     double last_pass_seconds_ = 0;
+    std::string trained_config_;  // the znn_config of the network file loaded, kept by save()
 };
 
 }  // namespace znn::python

@@ -538,7 +538,7 @@ std::string describe(const python::PythonNetwork& net)
     text += "; outputs";
     for (const auto& [name, maps] : net.outputs()) text += " '" + name + "' (" + std::to_string(maps) + ")";
     text += "; " + std::to_string(net.parameter_count()) + " parameters; " + std::to_string(net.threads()) + " thread(s), " +
-            std::string(core::to_string(net.simd())) + " kernels";
+            std::string(core::to_string(net.simd())) + " kernels" + (net.softmax() ? "; softmaxed outputs" : "");
     const auto choices = net.conv_choices();
     if (choices.empty()) {
         text += "; convolutions chosen at the first forward";
@@ -574,13 +574,14 @@ file is an error unless overwrite=True.)doc");
 
     py::class_<python::PythonNetwork>(m, "Network", R"doc(A network (.znn) with its parameters, run from numpy.
 
-Network(net, weights=None, *, threads=0, conv='stored', softmax=False, seed=1)
+Network(net, weights=None, *, threads=0, conv='stored', softmax=None, seed=1)
 
   net      the network specification (.znn, the original ZNN's format)
   weights  a network file (.h5) written by znn or the original ZNN; None: freshly initialised
   threads  0: the process's CPU affinity mask (or $OMP_NUM_THREADS, $SLURM_CPUS_PER_TASK)
   conv     'stored' (the network file's choices, else measured), 'auto' (measured), 'direct', 'fft'
-  softmax  outputs passed through a softmax over their channels (nets trained with softmax_loss)
+  softmax  outputs passed through a softmax over their channels (nets trained with softmax_loss);
+           None: as znn forward does, from the training configuration the network file records
 
 Inference:
   forward(x)           one dense pass: x float32 C-contiguous (channels, z, y, x), larger than the
@@ -596,7 +597,7 @@ Training (the conventions of `znn train`):
   parameters, set_parameters(values), save(path)  the parameters, as arrays and as a network file
 Arrays are checked, never converted: a wrong dtype or layout raises TypeError, a wrong shape
 znn.InputError. The GIL is released while the engine computes; Ctrl-C stops predict after a block.)doc")
-        .def(py::init([](const std::string& net, const py::object& weights, int threads, const std::string& conv, bool softmax,
+        .def(py::init([](const std::string& net, const py::object& weights, int threads, const std::string& conv, std::optional<bool> softmax,
                          std::uint64_t seed) {
                  const auto choice = python::parse_conv_choice(conv);
                  if (!choice) throw core::UsageError("conv: 'stored', 'auto', 'direct' or 'fft', got '" + conv + "'");
@@ -606,7 +607,7 @@ znn.InputError. The GIL is released while the engine computes; Ctrl-C stops pred
                  return std::make_unique<python::PythonNetwork>(net, w, threads, *choice, softmax, seed);
              }),
              py::arg("net"), py::arg("weights") = py::none(), py::kw_only(), py::arg("threads") = 0, py::arg("conv") = "stored",
-             py::arg("softmax") = false, py::arg("seed") = 1)
+             py::arg("softmax") = py::none(), py::arg("seed") = 1)
         .def_property_readonly("fov", [](const python::PythonNetwork& n) { const auto f = n.fov(); return py::make_tuple(f.z, f.y, f.x); },
                                "Field of view (z, y, x): input size = output size + fov - 1.")
         .def_property_readonly("inputs", [](const python::PythonNetwork& n) { return n.inputs(); }, "Input nodes: [(name, maps)].")
@@ -615,6 +616,7 @@ znn.InputError. The GIL is released while the engine computes; Ctrl-C stops pred
                                "Seconds of the network pass alone in the last forward() (what forward adds: its wall time minus this).")
         .def_property_readonly("parameter_count", &python::PythonNetwork::parameter_count, "Kernel values and biases.")
         .def_property_readonly("threads", &python::PythonNetwork::threads, "Threads the network runs on.")
+        .def_property_readonly("softmax", &python::PythonNetwork::softmax, "Whether outputs are softmaxed over their channels.")
         .def_property_readonly("conv_choices",
                                [](const python::PythonNetwork& n) {
                                    std::map<std::string, std::string> r;

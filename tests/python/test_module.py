@@ -305,6 +305,12 @@ class Jobs(unittest.TestCase):
         cli_out = py_out.replace("py/out", "cli/out")
         with h5py.File(py_out, "r") as a, h5py.File(cli_out, "r") as b:
             self.assertTrue(np.array_equal(a["main"][...], b["main"][...]))
+        # A network file written by znn train records its cost (softmax_loss, the default for boundary
+        # outputs): Network softmaxes as znn forward does unless told otherwise.
+        net_spec = os.path.join(SOURCE, "tests", "train", "tiny_boundary.znn")
+        self.assertTrue(znn.Network(net_spec, "py/net_20.h5").softmax)
+        self.assertFalse(znn.Network(net_spec, "py/net_20.h5", softmax=False).softmax)
+        self.assertFalse(znn.Network(net_spec).softmax)
         # znn.eval scores the outputs as `znn eval -c` does (the same JSON lines).
         import json
         cli_scores = [json.loads(line) for line in run("eval", "-c", "cli.cfg", "--threshold", "0.3,0.6").stdout.splitlines()]

@@ -30,7 +30,7 @@ class Network:
         *,
         threads: int = 0,
         conv: Literal["stored", "auto", "direct", "fft"] = "stored",
-        softmax: bool = False,
+        softmax: Optional[bool] = None,
         seed: int = 1,
     ) -> None: ...
     @property
@@ -43,6 +43,8 @@ class Network:
     def parameter_count(self) -> int: ...
     @property
     def threads(self) -> int: ...
+    @property
+    def softmax(self) -> bool: ...
     @property
     def conv_choices(self) -> dict[str, str]: ...
     @property
