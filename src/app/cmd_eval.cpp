@@ -29,11 +29,8 @@ eval::EvalOptions options_of(const po::variables_map& vm)
     eval::EvalOptions o;
     if (vm.count("mode")) {
         const std::string m = vm["mode"].as<std::string>();
-        if (m == "labels") o.kind = eval::MapKind::Labels;
-        else if (m == "interior") o.kind = eval::MapKind::Interior;
-        else if (m == "membrane") o.kind = eval::MapKind::Membrane;
-        else if (m == "affinity") o.kind = eval::MapKind::Affinity;
-        else usage_error("mode", "labels, interior, membrane or affinity, got '" + m + "'");
+        o.kind = eval::parse_map_kind(m);
+        if (!o.kind) usage_error("mode", "labels, interior, membrane or affinity, got '" + m + "'");
     }
     o.channel = vm["channel"].as<std::int64_t>();
     if (vm.count("threshold")) {

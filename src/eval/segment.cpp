@@ -17,6 +17,13 @@ const char* to_string(MapKind kind) noexcept
     return "?";
 }
 
+std::optional<MapKind> parse_map_kind(std::string_view name) noexcept
+{
+    for (const MapKind k : {MapKind::Labels, MapKind::Interior, MapKind::Membrane, MapKind::Affinity})
+        if (name == to_string(k)) return k;
+    return std::nullopt;
+}
+
 namespace {
 
 /// Union-find over the voxels of one stack; the root of a set is its smallest index.

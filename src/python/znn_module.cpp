@@ -479,11 +479,8 @@ eval::EvalOptions eval_options(const py::object& mode, std::int64_t channel, con
     eval::EvalOptions o;
     if (!mode.is_none()) {
         const std::string m = py::str(mode);
-        if (m == "labels") o.kind = eval::MapKind::Labels;
-        else if (m == "interior") o.kind = eval::MapKind::Interior;
-        else if (m == "membrane") o.kind = eval::MapKind::Membrane;
-        else if (m == "affinity") o.kind = eval::MapKind::Affinity;
-        else throw core::UsageError("mode: 'labels', 'interior', 'membrane' or 'affinity', got '" + m + "'");
+        o.kind = eval::parse_map_kind(m);
+        if (!o.kind) throw core::UsageError("mode: 'labels', 'interior', 'membrane' or 'affinity', got '" + m + "'");
     }
     if (channel < 0) throw core::UsageError("channel: must be 0 or more");
     o.channel = channel;

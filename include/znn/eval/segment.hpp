@@ -17,6 +17,8 @@
 /// before it are joined by `face_pairs`, and `Joins` turns every pair of all ranks into a renaming of
 /// labels to the smallest label of their component.
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +30,8 @@ enum class MapKind { Labels, Interior, Membrane, Affinity };
 
 /// "labels", "interior", "membrane", "affinity".
 const char* to_string(MapKind kind) noexcept;
+/// The kind named `name` (one of the above); nullopt for any other.
+std::optional<MapKind> parse_map_kind(std::string_view name) noexcept;
 
 /// @brief How a map becomes a segmentation.
 struct Segmenter {
