@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ public:
     PythonNetwork(const std::string& net, const std::string& weights, int threads, ConvChoice conv, std::optional<bool> softmax,
                   std::uint64_t seed);
     bool softmax() const noexcept { return softmax_; }
+    /// Held by the one call that uses this network (the bindings' NetworkGuard): not thread-safe itself.
+    std::mutex& busy() const noexcept { return busy_; }
 
     const config::NetSpec& spec() const noexcept { return spec_; }
     const std::string& weights() const noexcept { return weights_; }
@@ -107,6 +110,7 @@ private:
     std::unique_ptr<Training> training_;
     double last_pass_seconds_ = 0;
     std::string trained_config_;  // the znn_config of the network file loaded, kept by save()
+    mutable std::mutex busy_;
 };
 
 }  // namespace znn::python

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <mutex>
 #include <cstring>
 #include <string>
 
@@ -76,6 +77,21 @@ void add_exceptions(py::module_& m)
 
 [[noreturn]] void type_error(const std::string& text) { throw py::type_error(text); }
 
+/// One call's hold on a network (a network runs one call at a time; a second Python thread calling
+/// it waits). Taken with the GIL released, so a thread waiting for it never holds the GIL; the
+/// holder then takes the GIL back as it needs it: the order is always network, then GIL.
+class NetworkGuard {
+public:
+    explicit NetworkGuard(const python::PythonNetwork& net) : lock_(net.busy(), std::defer_lock)
+    {
+        py::gil_scoped_release release;
+        lock_.lock();
+    }
+
+private:
+    std::unique_lock<std::mutex> lock_;
+};
+
 /// `array` as a (C, Z, Y, X) float32 view, checked: C-contiguous, aligned, 4 dimensions.
 tensor::TensorView<const float> checked_volume(const py::array& array, const std::string& what)
 {
@@ -93,6 +109,7 @@ tensor::TensorView<const float> checked_volume(const py::array& array, const std
 
 py::dict forward(python::PythonNetwork& net, const py::dict& inputs)
 {
+    const NetworkGuard guard(net);
     const auto in_nodes = net.inputs();
     std::vector<std::pair<std::string, tensor::TensorView<const float>>> views;
     for (const auto& [name, maps] : in_nodes) {
@@ -247,6 +264,7 @@ tensor::Tensor<float> finite_region(tensor::Tensor<float> t, const std::string& 
 py::object predict(python::PythonNetwork& net, const py::object& volume, const py::object& block, bool mirror, const py::object& tta,
                    const std::string& combine, bool affinity, const py::object& out)
 {
+    const NetworkGuard guard(net);
     python::PredictRequest request;
     request.mirror = mirror;
     if (!block.is_none()) {
@@ -528,6 +546,7 @@ std::string outcome_name(train::TrainOutcome o)
 
 std::string describe(const python::PythonNetwork& net)
 {
+    const NetworkGuard guard(net);
     std::string text = "znn.Network('" + net.spec().file + "'";
     if (!net.weights().empty()) text += ", weights='" + net.weights() + "'";
     text += "): field of view " + core::to_string(net.fov()) + "; inputs";
@@ -609,13 +628,18 @@ znn.InputError. The GIL is released while the engine computes; Ctrl-C stops pred
                                "Field of view (z, y, x): input size = output size + fov - 1.")
         .def_property_readonly("inputs", [](const python::PythonNetwork& n) { return n.inputs(); }, "Input nodes: [(name, maps)].")
         .def_property_readonly("outputs", [](const python::PythonNetwork& n) { return n.outputs(); }, "Output nodes: [(name, maps)].")
-        .def_property_readonly("last_pass_seconds", &python::PythonNetwork::last_pass_seconds,
+        .def_property_readonly("last_pass_seconds",
+                               [](const python::PythonNetwork& n) {
+                                   const NetworkGuard guard(n);
+                                   return n.last_pass_seconds();
+                               },
                                "Seconds of the network pass alone in the last forward() (what forward adds: its wall time minus this).")
         .def_property_readonly("parameter_count", &python::PythonNetwork::parameter_count, "Kernel values and biases.")
         .def_property_readonly("threads", &python::PythonNetwork::threads, "Threads the network runs on.")
         .def_property_readonly("softmax", &python::PythonNetwork::softmax, "Whether outputs are softmaxed over their channels.")
         .def_property_readonly("conv_choices",
                                [](const python::PythonNetwork& n) {
+                                   const NetworkGuard guard(n);
                                    std::map<std::string, std::string> r;
                                    for (const auto& [g, a] : n.conv_choices()) r[g] = std::string(conv::to_string(a));
                                    return r;
@@ -661,6 +685,7 @@ it after the current block (KeyboardInterrupt).)doc")
             [](python::PythonNetwork& n, const py::object& x, const py::object& target, const std::string& cost, const py::object& mask,
                const py::object& weight, double eta, const std::string& optimizer, double momentum, double weight_decay, double beta1,
                double beta2, double epsilon) {
+                const NetworkGuard guard(n);
                 std::vector<py::array> keep;
                 const python::PatchArrays inputs = node_arrays(x, n.inputs(), "input", keep);
                 const python::PatchArrays targets = node_arrays(target, n.outputs(), "target", keep);
@@ -703,6 +728,7 @@ The network's parameters change in place; its inference (forward, predict) uses 
             "gradients",
             [](python::PythonNetwork& n, const py::object& x, const py::object& output_gradient, const py::object& target,
                const std::string& cost, const py::object& mask, const py::object& weight) {
+                const NetworkGuard guard(n);
                 std::vector<py::array> keep;
                 const python::PatchArrays inputs = node_arrays(x, n.inputs(), "input", keep);
                 if (output_gradient.is_none() == target.is_none())
@@ -735,6 +761,7 @@ over the patch, not scaled); step() then applies an optimizer to them.)doc")
             [](python::PythonNetwork& n, double eta, const std::string& optimizer, double momentum, double weight_decay, double beta1,
                double beta2, double epsilon) {
                 const train::OptimizerOptions o = optimizer_options(optimizer, momentum, weight_decay, beta1, beta2, epsilon);
+                const NetworkGuard guard(n);
                 py::gil_scoped_release release;
                 n.training().step(eta, o);
             },
@@ -744,6 +771,7 @@ over the patch, not scaled); step() then applies an optimizer to them.)doc")
         .def_property_readonly(
             "parameters",
             [](const python::PythonNetwork& n) {
+                const NetworkGuard guard(n);
                 py::dict d;
                 for (const auto& p : n.parameters()) d[p.group.c_str()] = array_of(p.values);
                 return d;
@@ -752,6 +780,7 @@ over the patch, not scaled); step() then applies an optimizer to them.)doc")
         .def(
             "set_parameters",
             [](python::PythonNetwork& n, const py::dict& values) {
+                const NetworkGuard guard(n);
                 for (const auto& item : values) {
                     const std::string group = py::str(item.first);
                     if (!py::isinstance<py::array>(item.second)) type_error("set_parameters: '" + group + "' is not a numpy array");
@@ -764,6 +793,7 @@ over the patch, not scaled); step() then applies an optimizer to them.)doc")
             "save",
             [](const python::PythonNetwork& n, const py::object& path) {
                 const std::string p = py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>();
+                const NetworkGuard guard(n);
                 py::gil_scoped_release release;
                 n.save(p);
             },

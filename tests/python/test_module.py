@@ -143,6 +143,35 @@ class Module(unittest.TestCase):
         with self.assertRaises(TypeError):
             znn.write_volume(os.path.join(d, "c.h5"), np.zeros((4, 4), np.complex64))
 
+    def test_two_python_threads_share_a_network_safely(self):
+        """forward, predict and repr from several threads at once on one network: each call
+        waits for the one in progress (no crash, no mixed buffers); the results equal sequential calls."""
+        net = znn.Network(NET, self.weights, threads=2, conv="direct")
+        other = znn.Network(NET, self.weights, threads=2, conv="direct")
+        inputs = [np.random.default_rng(i).standard_normal((2, 6 + i, 8 + i, 9 + i)).astype(np.float32) for i in range(4)]
+        expected = [other.forward(x) for x in inputs]
+        results, errors = {}, []
+
+        def work(k):
+            try:
+                for r in range(5):
+                    i = (k + r) % len(inputs)
+                    y = net.forward(inputs[i]) if r % 2 == 0 else net.predict(inputs[i], block=(1, 2, 2))
+                    results.setdefault(i, []).append(y)
+                    repr(net)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        for i, ys in results.items():
+            for y in ys:
+                self.assertLess(np.abs(y - expected[i]).max(), 1e-5)
+
     def test_bad_arguments_raise(self):
         net = znn.Network(NET, self.weights, conv="direct")
         with self.assertRaisesRegex(TypeError, "float32"):
