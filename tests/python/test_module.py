@@ -172,6 +172,28 @@ class Module(unittest.TestCase):
             for y in ys:
                 self.assertLess(np.abs(y - expected[i]).max(), 1e-5)
 
+    def test_ctrl_c_stops_predict_after_a_block(self):
+        """SIGINT during predict over a volume of many blocks raises KeyboardInterrupt within a block's
+        time, not at the end of the volume."""
+        script = (f"import sys, time, numpy as np; sys.path.insert(0, {PYTHON_DIR!r}); import znn\n"
+                  f"net = znn.Network({NET!r}, {self.weights!r}, threads=1, conv='direct')\n"
+                  "x = np.zeros((2, 100, 200, 200), np.float32)\n"
+                  "net.predict(np.ascontiguousarray(x[:, :6, :12, :12]), block=(1, 4, 4))\n"
+                  "print('ready', flush=True)\n"
+                  "t = time.perf_counter()\n"
+                  "try:\n    net.predict(x, block=(1, 4, 4))\n    print('finished', time.perf_counter() - t)\n"
+                  "except KeyboardInterrupt:\n    print('interrupted after', time.perf_counter() - t, flush=True); sys.exit(3)\n")
+        p = subprocess.Popen(["/usr/bin/python3", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        waited = time.perf_counter() - sent
+        self.assertEqual(p.returncode, 3, out + err)
+        self.assertIn("interrupted after", out)
+        self.assertLess(waited, 5.0, out)  # the whole volume takes about 25 s at these blocks
+
     def test_bad_arguments_raise(self):
         net = znn.Network(NET, self.weights, conv="direct")
         with self.assertRaisesRegex(TypeError, "float32"):
