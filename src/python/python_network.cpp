@@ -6,10 +6,8 @@
 #include "znn/core/error.hpp"
 #include "znn/graph/shapes.hpp"
 #include "znn/infer/memory_plan.hpp"
+#include "znn/config/text_file.hpp"
 #include "znn/core/build_info.hpp"
-
-#include <fstream>
-#include <sstream>
 #include "znn/model/network_file.hpp"
 
 namespace znn::python {
@@ -42,7 +40,11 @@ PythonNetwork::PythonNetwork(const std::string& net, const std::string& weights,
                              std::optional<bool> softmax, std::uint64_t seed)
     : spec_(config::NetSpec::load(net)), weights_(weights), pool_(sched::resolve_thread_count(threads)), softmax_(softmax.value_or(false))
 {
+    config::Diagnostics d;
+    net_text_ = config::read_text_file(net, "network", d).value_or(std::string());  // NetSpec::load read it just now
+    d.throw_if_errors();
     const graph::NetShapes unit = graph::NetShapes::for_output(spec_, {1, 1, 1});
+    parameter_count_ = unit.parameters();
     const auto in = spec_.input_nodes();
     fov_ = unit.fov().at(in.front());
     for (const std::string& name : in)
@@ -73,8 +75,6 @@ PythonNetwork::PythonNetwork(const std::string& net, const std::string& weights,
     model::load_network(weights, spec_, *params_, model::LoadMode::Resume);
 }
 
-std::int64_t PythonNetwork::parameter_count() const { return graph::NetShapes::for_output(spec_, {1, 1, 1}).parameters(); }
-
 std::vector<std::pair<std::string, std::int64_t>> PythonNetwork::inputs() const
 {
     std::vector<std::pair<std::string, std::int64_t>> r;
@@ -94,10 +94,7 @@ infer::BlockNetwork& PythonNetwork::at_block(const core::Vec3i& block)
     const std::array<std::int64_t, 3> key{block.z, block.y, block.x};
     auto it = nets_.find(key);
     if (it == nets_.end())
-        it = nets_.emplace(key, std::make_unique<infer::BlockNetwork>(spec_, block, params_, options_,
-                                                                      graph::NetworkResources{pool_, engines_, nullptr, nullptr},
-                                                                      softmax_))
-                 .first;
+        it = nets_.emplace(key, std::make_unique<infer::BlockNetwork>(spec_, block, params_, options_, resources(), softmax_)).first;
     last_ = it->second.get();
     return *last_;
 }
@@ -122,9 +119,8 @@ core::Vec3i PythonNetwork::predict_block(const core::Vec3i& output, const Predic
     core::Vec3i start = output;
     for (int a = 0; a < 3; ++a) start[a] = std::min<std::int64_t>(start[a], 128);
     const infer::BlockPass pass(request.tta);
-    const graph::NetworkResources resources{pool_, engines_, nullptr, nullptr};
     const auto block = infer::block_within(infer::default_forward_memory(1), start, [&](const core::Vec3i& b) {
-        return infer::estimate_forward_memory(spec_, pass.network_block(b), options_, resources).total();
+        return infer::estimate_forward_memory(spec_, pass.network_block(b), options_, resources()).total();
     });
     if (!block) throw core::InputError("not even a block of 1,1,1 fits this process's memory").at(spec_.file);
     return *block;
@@ -161,7 +157,7 @@ std::map<std::string, conv::ConvAlgo> PythonNetwork::conv_choices() const
 
 Training& PythonNetwork::training()
 {
-    if (!training_) training_ = std::make_unique<Training>(spec_, params_, options_, graph::NetworkResources{pool_, engines_, nullptr, nullptr});
+    if (!training_) training_ = std::make_unique<Training>(spec_, params_, options_, resources());
     return *training_;
 }
 
@@ -172,10 +168,7 @@ void PythonNetwork::save(const std::string& path) const
         meta.conv_choices = last_->network().conv_choices();
         meta.fft_tiles = last_->network().fft_tiles();
     }
-    std::ifstream in(spec_.file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    meta.net = text.str();
+    meta.net = net_text_;
     meta.build = core::build_info().version_string();
     meta.config = trained_config_;
     const train::Optimizer* optimizer = training_ ? training_->optimizer() : nullptr;

@@ -56,7 +56,7 @@ public:
     const std::string& weights() const noexcept { return weights_; }
     int threads() const noexcept { return pool_.threads(); }
     core::SimdPath simd() const noexcept { return engines_.simd; }
-    std::int64_t parameter_count() const;
+    std::int64_t parameter_count() const noexcept { return parameter_count_; }
     /// The field of view (the same for every input node of a dense network).
     core::Vec3i fov() const { return fov_; }
     /// Maps per input / output node, in the .znn's order.
@@ -110,6 +110,10 @@ private:
     std::unique_ptr<Training> training_;
     double last_pass_seconds_ = 0;
     std::string trained_config_;  // the znn_config of the network file loaded, kept by save()
+    std::string net_text_;        // the .znn as loaded, written by save()
+    std::int64_t parameter_count_ = 0;
+
+    graph::NetworkResources resources() { return {pool_, engines_, nullptr, nullptr}; }
     mutable std::mutex busy_;
 };
 

@@ -12,10 +12,9 @@ namespace znn::python {
 
 std::optional<train::Cost> parse_cost(const std::string& name)
 {
-    if (name == "square_loss") return train::Cost::Square;
-    if (name == "square-square") return train::Cost::SquareSquare;
-    if (name == "binomial_cross_entropy") return train::Cost::BinomialCrossEntropy;
-    if (name == "softmax_loss") return train::Cost::Softmax;
+    using config::CostFn;
+    for (const CostFn fn : {CostFn::SquareLoss, CostFn::SquareSquare, CostFn::BinomialCrossEntropy, CostFn::SoftmaxLoss})
+        if (name == config::to_string(fn)) return train::resolve_cost(fn, config::OutType::Boundary);  // not auto: out_type unused
     return std::nullopt;
 }
 
