@@ -47,6 +47,7 @@ int run_train(const std::vector<std::string>& args, Context& context)
         "seed,s", po::value<std::string>(), "seed the parameters from this network file (.h5), by group name")(
         "set", po::value<std::vector<std::string>>()->composing(), "override an option: --set key=value (repeatable)")(
         "is_check,k", po::value<std::string>(), "yes: run one iteration and write nothing (the original's -k)")(
+        "dtype,d", po::value<std::string>(), "float32, float64, single or double: the original's -d, as dtype (znn computes in float32)")(
         "threads", po::value<int>(), "threads per rank (default: num_threads of the job; 0: $OMP_NUM_THREADS, else $SLURM_CPUS_PER_TASK, else the affinity mask)")(
         "loader-threads", po::value<int>()->default_value(1), "background threads making batches")(
         "iterations", po::value<std::int64_t>()->default_value(0),
@@ -62,6 +63,11 @@ int run_train(const std::vector<std::string>& args, Context& context)
     const std::string cfg = (*vm)["config"].as<std::string>();
     std::vector<std::string> overrides = vm->count("set") ? (*vm)["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
     if (vm->count("is_check")) overrides.push_back("is_check=" + (*vm)["is_check"].as<std::string>());
+    if (vm->count("dtype")) {
+        const std::string d = (*vm)["dtype"].as<std::string>();
+        if (d != "float32" && d != "float64" && d != "single" && d != "double") usage_error("dtype", "expected float32, float64, single or double, got '" + d + "'");
+        overrides.push_back("dtype=" + std::string(d == "single" || d == "float32" ? "float32" : "float64"));
+    }
     const int loader_threads = (*vm)["loader-threads"].as<int>();
     if (loader_threads < 1 || loader_threads > 64) usage_error("loader-threads", "must be 1 to 64");
     const std::int64_t iterations = (*vm)["iterations"].as<std::int64_t>();

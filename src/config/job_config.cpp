@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "znn/config/enum_names.hpp"
+#include "znn/config/path_base.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/limits.hpp"
 #include "znn/core/memory.hpp"
@@ -237,6 +238,13 @@ const std::vector<Option>& options()
              return std::nullopt;
          },
          [](const JobConfig& c) { return c.train_net_prefix; }},
+        {"train_seed_net", "train_seed_net", "train",
+         "a new run's parameters seeded from this network file, by group name, as -s (which wins); empty: none",
+         set_path(&JobConfig::train_seed_net), [](const JobConfig& c) { return c.train_seed_net; }},
+        {"train_load_net", "train_load_net", "train",
+         "the original's network to continue from when <train_net_prefix>_current.h5 does not exist yet (a file that "
+         "does not exist is skipped, as the original did); empty: none",
+         set_path(&JobConfig::train_load_net), [](const JobConfig& c) { return c.train_load_net; }},
         {"train_range", "train_range", "train", "sample ids to train on, e.g. 2-3,7", set_ranges(&JobConfig::train_range),
          [](const JobConfig& c) { return to_string(c.train_range); }},
         {"test_range", "test_range", "train", "sample ids to validate on during training", set_ranges(&JobConfig::test_range),
@@ -482,12 +490,6 @@ const std::vector<Alias>& aliases()
 
 /// Keys of the original's side branches: accepted, with a warning that they do nothing.
 constexpr std::string_view kIgnoredKeys[] = {"forward_grid", "forward_offset", "optimize_mode"};
-/// Keys of the original's side branches that ask for what znn does another way: errors saying how.
-constexpr std::pair<std::string_view, std::string_view> kRedirectedKeys[] = {
-    {"train_seed_net", "seed a new run with `znn train -s SEED.h5` instead"},
-    {"train_load_net", "znn train resumes from <train_net_prefix>_current.h5 by itself; to start from another file, `znn train -s FILE.h5`"},
-};
-
 const Option* find_option(std::string_view key)
 {
     for (const Option& o : options())
@@ -508,7 +510,6 @@ std::vector<std::string> all_known_keys()
     for (const Option& o : options()) keys.emplace_back(o.display);
     for (const Alias& a : aliases()) keys.emplace_back(a.key);
     for (std::string_view k : kIgnoredKeys) keys.emplace_back(k);
-    for (const auto& [k, how] : kRedirectedKeys) keys.emplace_back(k);
     return keys;
 }
 
@@ -595,11 +596,6 @@ JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const
             warn("'" + key + "' (from a side branch of the original) is accepted and ignored");
             return;
         }
-        for (const auto& [redirected, how] : kRedirectedKeys)
-            if (key == redirected) {
-                diagnostics.error_at(where, "'" + key + "' (from a side branch of the original) is not read by znn: " + std::string(how));
-                return;
-            }
         const std::string guess = closest_match(key, all_known_keys());
         diagnostics.error_at(where, "unknown key '" + key + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
     };
@@ -607,8 +603,9 @@ JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const
     const IniSection* params = ini.find("parameters");
     if (!params) diagnostics.error(file, 0, "no [parameters] section");
     if (params) {
+        PathBases bases(ini);
         for (const IniEntry& e : params->entries)
-            route(e.key, e.value, e.where(), directory_of(e.file),
+            route(e.key, e.value, e.where(), bases.of(e.file).directory,
                   [&](const std::string& m) { diagnostics.warning(e.file, e.line, m); });
     }
     // Command-line overrides come last and win; relative paths there are relative to the working directory.

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "znn/config/path_base.hpp"
 #include "znn/config/values.hpp"
 
 namespace znn::config {
@@ -39,10 +40,10 @@ void unknown_keys(const IniSection& s, const std::vector<std::string>& known, Di
         }
 }
 
-std::vector<std::string> resolved_files(const IniEntry& e)
+std::vector<std::string> resolved_files(const IniEntry& e, PathBases& bases)
 {
     std::vector<std::string> files;
-    for (const std::string& f : split_list(e.value)) files.push_back(resolve_path(f, directory_of(e.file)));
+    for (const std::string& f : split_list(e.value)) files.push_back(resolve_path(f, bases.of(e.file).directory));
     return files;
 }
 
@@ -74,6 +75,7 @@ std::string_view to_string(Preprocess p) noexcept
 SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
 {
     SampleSpec spec;
+    PathBases bases(ini);
     for (const IniSection& s : ini.sections()) {
         const std::string where = s.file + ":" + std::to_string(s.line);
         if (const auto id = section_id(s.name, "image")) {
@@ -84,7 +86,7 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
             if (!files || split_list(files->value).empty()) {
                 d.error(s.file, s.line, "[" + s.name + "] needs 'fnames' (the image volume files)");
             } else {
-                image.files = resolved_files(*files);
+                image.files = resolved_files(*files, bases);
             }
             const IniEntry* pp = s.find("pp_types");
             const std::vector<std::string> types = pp ? split_list(pp->value) : std::vector<std::string>{};
@@ -107,7 +109,7 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
             LabelSection label{*lid, {}, "auto", read_bool(s, "is_auto_crop", true, d), std::nullopt, where, where, where};
             const IniEntry* files = s.find("fnames");
             if (files) label.file_where = files->where();
-            const std::vector<std::string> list = files ? resolved_files(*files) : std::vector<std::string>{};
+            const std::vector<std::string> list = files ? resolved_files(*files, bases) : std::vector<std::string>{};
             if (list.empty()) {
                 d.error(s.file, s.line, "[" + s.name + "] needs 'fnames' (the label volume)");
             } else if (list.size() > 1) {
@@ -125,7 +127,7 @@ SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
                 if (!types.empty()) label.pp_type = types[0];
             }
             if (const IniEntry* masks = s.find("fmasks")) {
-                const std::vector<std::string> m = resolved_files(*masks);
+                const std::vector<std::string> m = resolved_files(*masks, bases);
                 if (m.size() > 1) d.error(masks->file, masks->line, "[" + s.name + "] lists " + std::to_string(m.size()) + " masks; give one");
                 if (!m.empty()) label.mask = m[0];
                 label.mask_where = masks->where();

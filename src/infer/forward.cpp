@@ -305,6 +305,7 @@ void ForwardRun::check_and_plan()
     const int node_ranks = comm_.ranks_on_node();
     budget_ = comm_.min(c_.forward_memory > 0 ? c_.forward_memory : default_forward_memory(node_ranks));
     dist::root_decides(comm_, [&] {
+        for (const auto& w : job_.warnings) log_.warn(w.where, ": ", w.message);
         config::Diagnostics d;
         if (network_file_.empty())
             d.error(c_.file, 0, "no network to run: set forward_net, or give -n NET.h5");

@@ -80,7 +80,10 @@ void check_training_options(const config::JobFiles& job, const std::optional<std
     if (c.lr_schedule == config::LrSchedule::Cosine && c.anneal_factor != 1.0)
         d.warning(c.where("anneal_factor"), 0, "anneal_factor belongs to lr_schedule = step; the cosine schedule ignores it");
     if (!c.conv_plan.empty() && !fs::is_regular_file(c.conv_plan, ec)) d.error_at(c.where("conv_plan"), "conv_plan: no such file: " + c.conv_plan);
-    if (seed_file && !fs::is_regular_file(*seed_file, ec)) d.error_at("-s", "no such seed network file: " + *seed_file);
+    if (seed_file && !fs::is_regular_file(*seed_file, ec)) {
+        const bool from_job = *seed_file == c.train_seed_net && c.origin.count("train_seed_net");
+        d.error_at(from_job ? c.where("train_seed_net") : "-s", "no such seed network file: " + *seed_file);
+    }
 }
 
 }  // namespace znn::train

@@ -113,8 +113,9 @@ struct Trainer::Impl {
     void check()
     {
         dist::root_decides(comm, [&] {
+            for (const auto& w : job.warnings) log.warn(w.where, ": ", w.message);
             config::Diagnostics d;
-            check_training_options(job, options.seed_file, d);
+            check_training_options(job, seed_file(), d);
             const config::NetSpec n = config::NetSpec::read(c.net_spec, d);
             if (!d.has_errors()) check_training_network(job, n, d);
             if (!d.has_errors())
@@ -135,20 +136,38 @@ struct Trainer::Impl {
                 }
             for (const auto& w : d.warnings()) log.warn(w.where, ": ", w.message);
             d.throw_if_errors();
-            if (options.seed_file) check_seed(n);
+            if (seed_file()) check_seed(n);
             if (!c.conv_plan.empty()) model::read_network_meta(c.conv_plan);  // a readable network file
         });
+    }
+
+    /// The seed of a new run: -s, else the job's train_seed_net.
+    std::optional<std::string> seed_file() const
+    {
+        if (options.seed_file) return options.seed_file;
+        if (!c.train_seed_net.empty()) return c.train_seed_net;
+        return std::nullopt;
+    }
+
+    /// The network file a run continues from: <prefix>_current.h5, else the original's
+    /// train_load_net when that file exists (the original skipped one that did not); empty: a new run.
+    std::string resume_file() const
+    {
+        std::error_code ec;
+        if (std::filesystem::exists(files.current(), ec)) return files.current();
+        if (!c.train_load_net.empty() && std::filesystem::exists(c.train_load_net, ec)) return c.train_load_net;
+        return {};
     }
 
     /// A seed must share groups with the network, of the same shapes (load_network checks them).
     void check_seed(const config::NetSpec& n) const
     {
-        std::error_code ec;
-        if (std::filesystem::exists(files.current(), ec)) return;  // resuming: the seed is not used
+        if (!resume_file().empty()) return;  // resuming: the seed is not used
+        const std::string seed = *seed_file();
         auto scratch = graph::ParameterStore<float>::create(n, graph::NetShapes::for_output(n, c.train_outsz));
-        const model::LoadReport r = model::load_network(*options.seed_file, n, *scratch, model::LoadMode::Seed);
+        const model::LoadReport r = model::load_network(seed, n, *scratch, model::LoadMode::Seed);
         if (r.loaded.empty() && r.skipped.empty())
-            throw core::InputError("shares no parameter group with " + n.file + " (not a seed for this network)").at(*options.seed_file);
+            throw core::InputError("shares no parameter group with " + n.file + " (not a seed for this network)").at(seed);
     }
 
     std::vector<data::SampleData> load_samples(const std::set<std::int64_t>& range, bool split)
@@ -173,12 +192,16 @@ struct Trainer::Impl {
         params = graph::ParameterStore<float>::create(spec, shapes());
         optimizer = std::make_unique<Optimizer>(
             OptimizerOptions{c.optimizer, c.momentum, c.weight_decay, c.adam_beta1, c.adam_beta2, c.adam_epsilon}, *params);
-        std::error_code ec;
-        const bool resumable = comm.broadcast_value<int>(comm.is_root() && std::filesystem::exists(files.current(), ec) ? 1 : 0) != 0;
-        if (resumable) {
-            if (options.seed_file) log.warn("-s ", *options.seed_file, " ignored: resuming from ", files.current(), " (a new run needs a new prefix)");
+        // Rank 0 looks; every rank continues from the same file (0: none, 1: <prefix>_current.h5, 2: train_load_net).
+        const std::string found = comm.is_root() ? resume_file() : std::string();
+        const int which = comm.broadcast_value<int>(found.empty() ? 0 : found == files.current() ? 1 : 2);
+        const std::optional<std::string> seed = seed_file();
+        if (which != 0) {
+            const std::string from = which == 1 ? files.current() : c.train_load_net;
+            if (seed) log.warn(options.seed_file ? "-s " : "train_seed_net ", *seed, " ignored: resuming from ", from, " (a new run needs a new prefix)");
+            if (which == 2) log.info("continuing from train_load_net ", from, " (", files.current(), " does not exist yet)");
             how = Start::Resumed;
-            const LoadedCheckpoint loaded = read_checkpoint(files.current(), spec, *params);
+            const LoadedCheckpoint loaded = read_checkpoint(from, spec, *params);
             optimizer->restore(loaded.optimizer);
             optimizer->set_steps(loaded.state.optimizer_steps);
             state = loaded.state;
@@ -186,24 +209,24 @@ struct Trainer::Impl {
             plan.conv_choices = loaded.meta.conv_choices;
             plan.fft_tiles = loaded.meta.fft_tiles;
             if (!loaded.meta.net.empty() && loaded.meta.net != net_text)
-                log.warn(files.current(), " was trained with another version of ", spec.file, " (the parameters' shapes match)");
+                log.warn(from, " was trained with another version of ", spec.file, " (the parameters' shapes match)");
             const bool by_znn = loaded.meta.format_version > 0 && loaded.meta.eta.has_value();
             resume_schedule(by_znn ? loaded.meta.config : "", by_znn);
             if (state.ranks != comm.size() || state.batch_size != batch)
                 log.warn("resumed with ", comm.size(), " rank(s) x ", batch, " patch(es), the checkpoint's run had ", state.ranks, " x ",
                          state.batch_size, ": the global batch, and so each update's average, changes (eta_scaling = ",
                          config::to_string(c.eta_scaling), ")");
-            log.info("resumed from ", files.current(), " at iteration ", state.iteration, ", learning rate ", schedule.at(state.iteration + 1));
+            log.info("resumed from ", from, " at iteration ", state.iteration, ", learning rate ", schedule.at(state.iteration + 1));
         } else {
             params->initialize(c.seed);
-            if (options.seed_file) {
+            if (seed) {
                 how = Start::Seeded;
-                const model::LoadReport r = model::load_network(*options.seed_file, spec, *params, model::LoadMode::Seed);
+                const model::LoadReport r = model::load_network(*seed, spec, *params, model::LoadMode::Seed);
                 if (r.loaded.empty())
                     throw core::InputError("shares no parameter group with " + spec.file + " (not a seed for this network)")
-                        .at(*options.seed_file)
+                        .at(*seed)
                         .scope(core::ErrorScope::AllRanks);
-                log.info("seeded ", r.loaded.size(), " group(s) from ", *options.seed_file);
+                log.info("seeded ", r.loaded.size(), " group(s) from ", *seed);
                 if (!r.skipped.empty()) log.info("  not seeded (seeding 0): ", join(r.skipped));
                 if (!r.missing.empty()) log.warn("  not in the seed file, initialised: ", join(r.missing));
                 if (!r.unused.empty()) log.warn("  in the seed file but not in the network, unused: ", join(r.unused));
@@ -581,7 +604,9 @@ struct Trainer::Impl {
                                                      : std::numeric_limits<double>::quiet_NaN();
     }
 
-    void show(std::int64_t iteration, Window& w, double rate)
+    /// The progress line of a window. `seconds_per_iteration` is this run's wall time per iteration so far,
+    /// validations and checkpoints included, for the ETA (a window's own time swings with them).
+    void show(std::int64_t iteration, Window& w, double rate, double seconds_per_iteration)
     {
         const double wall = since(w.start);
         CurvePoint p;
@@ -599,7 +624,8 @@ struct Trainer::Impl {
         p.elapsed = state.elapsed;
         append_curve(CurvePhase::Train, p);
         const double peak = comm.max(double(core::peak_resident_bytes()));
-        const double eta_s = wall / double(w.iterations) * double(c.max_iter - iteration);
+        const double per_iteration = seconds_per_iteration > 0 ? seconds_per_iteration : wall / double(w.iterations);
+        const double eta_s = per_iteration * double(c.max_iter - iteration);
         std::ostringstream line;
         line << "update " << iteration << "/" << c.max_iter << ", cost: " << fixed(p.cost, 4) << ", pixel error: " << fixed(p.pixel_error, 4);
         if (rand_error) line << ", rand error: " << fixed(p.rand_error, 4);
@@ -741,15 +767,17 @@ struct Trainer::Impl {
             for (int k = 0; k < kSums; ++k) window.sums[static_cast<std::size_t>(k)] += s[static_cast<std::size_t>(k)];
             const std::array<Clock::time_point, 7> marks{t0, t1, t2, t3, t4, t5, t6};
             for (std::size_t k = 0; k < 6; ++k) window.phase[k] += std::chrono::duration<double>(marks[k + 1] - marks[k]).count();
+            // The run's time per iteration from the end of the first (which warms up) to now.
+            const double run_per_iteration = it > first ? since(loop_start) / double(it - first) : 0;
             if (c.is_check) {
-                show(it, window, rate);
+                show(it, window, rate, run_per_iteration);
                 log.info("is_check: iteration ", it, " ran (input ", core::to_string(shapes().input_sizes().begin()->second), ", output ",
                          core::to_string(c.train_outsz), ", field of view ", core::to_string(shapes().fov().begin()->second),
                          "); nothing was written");
                 result.outcome = TrainOutcome::Checked;
                 break;
             }
-            if (it % c.num_iter_per_show == 0) show(it, window, rate);
+            if (it % c.num_iter_per_show == 0) show(it, window, rate, run_per_iteration);
             if (test_net && it % c.num_iter_per_test == 0) {
                 result.last_test_pixel_error = validate(it);
                 result.last_test_majority_error = last_majority_error;

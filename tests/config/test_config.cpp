@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include "znn/config/ini.hpp"
 #include "znn/config/job_config.hpp"
 #include "znn/config/job_files.hpp"
+#include "znn/config/path_base.hpp"
 #include "znn/config/sample_spec.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/error.hpp"
@@ -126,21 +128,106 @@ TEST(JobConfig, DefaultsAliasesAndPathsRelativeToTheFile)
     EXPECT_EQ(c.cost_fn, CostFn::Auto);
 }
 
-TEST(JobConfig, SideBranchKeysThatAskForWhatZnnDoesOtherwiseAreErrors)
+/// Runs the test body in another working directory, and returns to the previous one.
+class InDirectory {
+public:
+    explicit InDirectory(const std::string& dir) : previous_(std::filesystem::current_path()) { std::filesystem::current_path(dir); }
+    ~InDirectory() { std::filesystem::current_path(previous_); }
+
+private:
+    std::filesystem::path previous_;
+};
+
+/// The original's layout: the job files in testsuit/boundary and dataset/P, their paths relative to python/.
+void make_original_layout(const test::TempDir& dir)
+{
+    for (const char* d : {"networks", "dataset/P", "testsuit/boundary", "python"}) std::filesystem::create_directories(dir.file(d));
+    write(dir, "networks/N4.znn", "nodes input\ntype input\nsize 1\n");
+    write(dir, "dataset/P/stack1-image.tif", "");
+    write(dir, "dataset/P/data.spec", "[image1]\nfnames = ../dataset/P/stack1-image.tif\n[label1]\nfnames = ../dataset/P/stack1-label.tif\n");
+    write(dir, "testsuit/boundary/config.cfg",
+          "[parameters]\nfnet_spec = ../networks/N4.znn\nfdata_spec = ../dataset/P/data.spec\ntrain_save_net = ../testsuit/boundary/net.h5\n"
+          "output_prefix = ../testsuit/boundary/out\n");
+}
+
+TEST(PathBase, FilesWhoseInputsAreFoundOnlyFromTheWorkingDirectoryAreReadTheOriginalsWay)
 {
     test::TempDir dir;
-    const std::string cfg = write(dir, "b.cfg", "[parameters]\nfnet_spec = n.znn\ntrain_seed_net = old.h5\ntrain_load_net = x.h5\n");
-    try {
-        JobConfig::load(cfg);
-        FAIL() << "no error";
-    } catch (const core::InputError& e) {
-        const std::string m = e.what();
-        EXPECT_NE(m.find("b.cfg:3: 'train_seed_net' (from a side branch of the original) is not read by znn: seed a new run with "
-                         "`znn train -s SEED.h5` instead"),
-                  std::string::npos)
-            << m;
-        EXPECT_NE(m.find("b.cfg:4: 'train_load_net'"), std::string::npos) << m;
+    make_original_layout(dir);
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    const InDirectory in(root + "/python");
+    Diagnostics d;
+    const JobFiles job = JobFiles::read("../testsuit/boundary/config.cfg", {}, d);
+    EXPECT_FALSE(d.has_errors()) << (d.errors().empty() ? "" : d.errors()[0].message);
+    EXPECT_EQ(job.config.net_spec, root + "/networks/N4.znn");
+    EXPECT_EQ(job.config.data_spec, root + "/dataset/P/data.spec");
+    // Outputs follow their file's choice, never a mix: where the original wrote them.
+    EXPECT_EQ(job.config.train_net_prefix, root + "/testsuit/boundary/net");
+    EXPECT_EQ(job.config.output_prefix, root + "/testsuit/boundary/out");
+    // The spec's label does not exist anywhere: the spec still goes the original's way (its image is found so).
+    ASSERT_EQ(job.samples.images.count(1), 1u);
+    EXPECT_EQ(job.samples.images.at(1).files, std::vector<std::string>{root + "/dataset/P/stack1-image.tif"});
+    EXPECT_EQ(job.samples.labels.at(1).file, root + "/dataset/P/stack1-label.tif");
+    // Each file is said once, with the input that decided it.
+    ASSERT_EQ(job.warnings.size(), 2u);
+    EXPECT_NE(job.warnings[0].message.find("relative to the working directory " + root + "/python"), std::string::npos) << job.warnings[0].message;
+    EXPECT_NE(job.warnings[0].message.find("\"fnet_spec = ../networks/N4.znn\""), std::string::npos) << job.warnings[0].message;
+    EXPECT_NE(job.warnings[1].where.find("data.spec"), std::string::npos);
+}
+
+TEST(PathBase, AFilesOwnDirectoryWinsWhenItsInputsAreFoundThere)
+{
+    test::TempDir dir;
+    make_original_layout(dir);
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    // The same relative names also exist beside the .cfg: znn's own convention is kept.
+    std::filesystem::create_directories(dir.file("testsuit/networks"));
+    write(dir, "testsuit/networks/N4.znn", "nodes input\ntype input\nsize 1\n");
+    std::filesystem::create_directories(dir.file("testsuit/dataset/P"));
+    write(dir, "testsuit/dataset/P/data.spec", "");
+    const InDirectory in(root + "/python");
+    IniFile ini;
+    Diagnostics d;
+    ini.read("../testsuit/boundary/config.cfg", d);
+    const PathBase b = choose_path_base(ini, "../testsuit/boundary/config.cfg");
+    EXPECT_FALSE(b.working_directory);
+    EXPECT_EQ(b.directory, root + "/testsuit/boundary");
+    EXPECT_EQ(JobConfig::load("../testsuit/boundary/config.cfg").net_spec, root + "/testsuit/networks/N4.znn");
+}
+
+TEST(PathBase, MissingInputsLeaveTheFilesOwnDirectoryUnlessTheirDirectoriesAreFoundFromTheWorkingDirectory)
+{
+    test::TempDir dir;
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    std::filesystem::create_directories(dir.file("jobs/a"));
+    std::filesystem::create_directories(dir.file("here/nets"));
+    write(dir, "jobs/a/nothing.cfg", "[parameters]\nfnet_spec = gone/n.znn\n");
+    write(dir, "jobs/a/dirs.cfg", "[parameters]\nfnet_spec = nets/n.znn\n");  // here/nets exists, jobs/a/nets does not
+    write(dir, "jobs/a/absolute.cfg", "[parameters]\nfnet_spec = /nowhere/n.znn\ntrain_net_prefix = out/net\n");
+    const InDirectory in(root + "/here");
+    for (const char* f : {"nothing", "absolute"}) {
+        IniFile ini;
+        Diagnostics d;
+        const std::string file = root + "/jobs/a/" + f + ".cfg";
+        ini.read(file, d);
+        EXPECT_FALSE(choose_path_base(ini, file).working_directory) << f;
     }
+    IniFile ini;
+    Diagnostics d;
+    ini.read(root + "/jobs/a/dirs.cfg", d);
+    EXPECT_TRUE(choose_path_base(ini, root + "/jobs/a/dirs.cfg").working_directory);
+}
+
+TEST(JobConfig, TheOriginalsSeedAndLoadKeysAreReadAsPaths)
+{
+    // The original's own test-suite files carry `train_seed_net =` (empty) and train_load_net.
+    test::TempDir dir;
+    const std::string cfg = write(dir, "b.cfg", "[parameters]\nfnet_spec = n.znn\ntrain_seed_net =\ntrain_load_net = out/net_current.h5\n");
+    const JobConfig c = JobConfig::load(cfg);
+    EXPECT_EQ(c.train_seed_net, "");
+    EXPECT_EQ(c.train_load_net, dir.file("out/net_current.h5"));
+    const JobConfig d = JobConfig::load(cfg, {"train_seed_net=/abs/seed.h5"});
+    EXPECT_EQ(d.train_seed_net, "/abs/seed.h5");
 }
 
 TEST(JobConfig, CanonicalKeysAndOverridesWin)

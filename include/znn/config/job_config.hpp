@@ -107,6 +107,8 @@ struct JobConfig {
 
     // training
     std::string train_net_prefix;
+    std::string train_seed_net;  ///< the original's seed network (as -s); empty: none
+    std::string train_load_net;  ///< the original's network to continue from, when <prefix>_current.h5 does not exist
     std::set<std::int64_t> train_range;
     std::set<std::int64_t> test_range;
     core::Vec3i train_outsz{1, 100, 100};

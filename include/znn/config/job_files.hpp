@@ -16,6 +16,8 @@ namespace znn::config {
 struct JobFiles {
     JobConfig config;
     SampleSpec samples;
+    /// What reading them warned of (legacy keys, paths read the original's way, ...), for the log.
+    std::vector<Diagnostics::Entry> warnings;
 
     /// Reads `cfg_path` with `overrides` (`key=value`), then the `fdata_spec` it names, and the
     /// sample sections of both. Every problem goes to `diagnostics`.
