@@ -13,7 +13,7 @@ source "$src/tests/support/cli_checks.sh"
 
 mkdir -p networks dataset/Piriform testsuit/boundary python
 cp "$src/configs/nets/N4.znn" networks/
-"$znn" synth --out synth --shape 4,150,150 --seed 7 >/dev/null 2>&1 || fail "znn synth"
+"$znn" synth --out synth --shape 4,120,120 --seed 7 >/dev/null 2>&1 || fail "znn synth"
 for i in 1 2; do
     cp synth/test-raw.tif "dataset/Piriform/stack$i-image.tif"
     cp synth/test-labels.tif "dataset/Piriform/stack$i-label.tif"
@@ -51,7 +51,7 @@ input = 2
 output = 2
 EOF
 cat >testsuit/boundary/config.cfg <<'EOF'
-# every key of the original's CI job, in its form (legacy names, paths from python/)
+# every key of the original's CI job, in its form (legacy names, paths from python/); smaller patches
 [parameters]
 fnet_spec = ../networks/N4.znn
 fdata_spec = ../dataset/Piriform/dataset.spec
@@ -59,7 +59,7 @@ num_threads = 2
 dtype = float32
 out_type = boundary
 logging = no
-train_outsz = 1,100,100
+train_outsz = 1,40,40
 cost_fn = auto
 eta = 0.01
 anneal_factor = 1
@@ -88,7 +88,7 @@ Num_iter_per_save = 3
 Max_iter = 150000
 forward_range = 2
 forward_net = ../testsuit/boundary/net_current.h5
-forward_outsz = 2,100,100
+forward_outsz = 2,60,60
 output_prefix = ../testsuit/boundary/out
 EOF
 
