@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <iomanip>
 #include <sstream>
 
 #include "znn/config/net_spec.hpp"
@@ -128,6 +129,8 @@ private:
     void make_network(const std::string& stored_plan);
     /// The working set of a rank against forward_memory (an error in `d` if it does not fit).
     void check_memory(config::Diagnostics& d);
+    /// A warning when forward_outsz makes every block recompute much more input than it outputs.
+    template <class F> void suggest_larger_blocks(F&& working_set) const;
     /// The statistics pass reads in rounds of this many bytes (as floats; the read itself and the
     /// I/O library's buffers about as much again) within what the network leaves of the budget.
     std::int64_t statistics_round_bytes() const
@@ -389,6 +392,28 @@ void ForwardRun::check_and_plan()
     if (any_to_run) make_network(stored_plan);
 }
 
+template <class F> void ForwardRun::suggest_larger_blocks(F&& working_set) const
+{
+    // Each block computes its whole input region: forward_outsz + field of view - 1 per output block.
+    const auto input_per_output = [&](const Vec3i& b) { return double((b + fov_ - 1).product()) / double(b.product()); };
+    Vec3i target = c_.forward_outsz;
+    for (int a = 0; a < 3; ++a) {
+        if (fov_[a] == 1) continue;  // no overlap along this axis
+        std::int64_t extent = 128;
+        for (const SamplePlan& s : samples_) extent = std::min(extent, s.output[a]);
+        target[a] = std::max(target[a], extent);
+    }
+    const std::optional<Vec3i> better = block_within(budget_, target, working_set);
+    const double now = input_per_output(c_.forward_outsz);
+    if (!better || now < 4 || now < 2 * input_per_output(*better)) return;
+    std::ostringstream os;
+    os << std::setprecision(3) << "forward_outsz " << core::to_string(c_.forward_outsz) << " is small for a field of view of "
+       << core::to_string(fov_) << ": each block computes " << now << " input voxels per output voxel; blocks of "
+       << core::to_string(*better) << " (within forward_memory) compute " << input_per_output(*better)
+       << ", so far less work per voxel";
+    log_.warn(c_.where("forward_outsz"), ": ", os.str());
+}
+
 void ForwardRun::check_memory(config::Diagnostics& d)
 {
     graph::NetworkOptions o;
@@ -413,7 +438,10 @@ void ForwardRun::check_memory(config::Diagnostics& d)
                                core::bytes_text(double(section)) + ", more than forward_memory " +
                                core::bytes_text(double(budget_)) + " (set forward_tiff = no, or raise forward_memory)");
         }
-    if (m.total() <= budget_) return;
+    if (m.total() <= budget_) {
+        suggest_larger_blocks(working_set);
+        return;
+    }
     const std::optional<Vec3i> fits = block_within(budget_, c_.forward_outsz, working_set);
     const std::string where = c_.forward_memory > 0 ? c_.where("forward_memory") : c_.where("forward_outsz");
     d.error_at(where, "blocks of forward_outsz " + core::to_string(c_.forward_outsz) + " need about " + m.text() +

@@ -18,7 +18,16 @@ for i in 1 2; do
     cp synth/test-raw.tif "dataset/Piriform/stack$i-image.tif"
     cp synth/test-labels.tif "dataset/Piriform/stack$i-label.tif"
 done
+"$py" -c "import tifffile; tifffile.imwrite('dataset/Piriform/small-image.tif', tifffile.imread('synth/test-raw.tif')[:1, :40, :40])" ||
+    fail "a small image"
 cat >dataset/Piriform/dataset.spec <<'EOF'
+[image3]
+fnames = ../dataset/Piriform/small-image.tif
+pp_types = standard2D
+
+[sample3]
+input = 3
+
 # the original's sample spec: paths relative to the working directory
 [image1]
 fnames = ../dataset/Piriform/stack1-image.tif
@@ -123,4 +132,8 @@ expect 2 "seeded.cfg:[0-9]+: no such seed network file: .*/nowhere.h5" "$znn" tr
 
 expect 0 "out_sample2_output.h5" "$znn" forward -c $cfg
 [ -s ../testsuit/boundary/out_sample2_output.h5 ] || fail "forward wrote no output where the original wrote it"
+# The original's forward CI job computes blocks of 1,5,5: it runs, with a warning that says what larger blocks save.
+expect 0 "forward_outsz 1,5,5 is small for a field of view of 1,95,95: each block computes 392 input voxels per output voxel; blocks of 1,40,40" \
+    "$znn" forward -c $cfg -r 3 --set forward_outsz=1,5,5
+[ -s ../testsuit/boundary/out_sample3_output.h5 ] || fail "forward with blocks of 1,5,5 wrote no output"
 finish
