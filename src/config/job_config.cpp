@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "znn/config/enum_names.hpp"
-#include "znn/config/path_base.hpp"
 #include "znn/config/values.hpp"
 #include "znn/core/limits.hpp"
 #include "znn/core/memory.hpp"
@@ -564,6 +563,13 @@ CostFn JobConfig::resolved_cost_fn() const noexcept
 JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
                               Diagnostics& diagnostics)
 {
+    PathBases bases(ini);
+    return from_ini(ini, file, overrides, bases, diagnostics);
+}
+
+JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
+                              PathBases& bases, Diagnostics& diagnostics)
+{
     JobConfig c;
     c.file = file;
     for (const IniSection& s : ini.sections())
@@ -603,7 +609,6 @@ JobConfig JobConfig::from_ini(const IniFile& ini, const std::string& file, const
     const IniSection* params = ini.find("parameters");
     if (!params) diagnostics.error(file, 0, "no [parameters] section");
     if (params) {
-        PathBases bases(ini);
         for (const IniEntry& e : params->entries)
             route(e.key, e.value, e.where(), bases.of(e.file).directory,
                   [&](const std::string& m) { diagnostics.warning(e.file, e.line, m); });

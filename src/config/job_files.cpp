@@ -1,7 +1,5 @@
 #include "znn/config/job_files.hpp"
 
-#include "znn/config/path_base.hpp"
-
 namespace znn::config {
 
 JobFiles JobFiles::read(const std::string& cfg_path, const std::vector<std::string>& overrides, Diagnostics& diagnostics)
@@ -12,12 +10,14 @@ JobFiles JobFiles::read(const std::string& cfg_path, const std::vector<std::stri
     const std::size_t warnings_before = diagnostics.warnings().size();
     ini.read(cfg_path, diagnostics);
     if (diagnostics.errors().size() > errors_before) return job;  // an unreadable file has nothing more to report
-    job.config = JobConfig::from_ini(ini, cfg_path, overrides, diagnostics);
-    if (!job.config.data_spec.empty()) ini.read(job.config.data_spec, diagnostics);
-    job.samples = SampleSpec::from_ini(ini, diagnostics);
+    // Each file's path directory depends only on its own entries: decided once, for both readers.
     PathBases bases(ini);
-    for (const std::string& file : {cfg_path, job.config.data_spec}) {
-        if (file.empty() || (file == job.config.data_spec && file == cfg_path)) continue;
+    job.config = JobConfig::from_ini(ini, cfg_path, overrides, bases, diagnostics);
+    if (!job.config.data_spec.empty()) ini.read(job.config.data_spec, diagnostics);
+    job.samples = SampleSpec::from_ini(ini, bases, diagnostics);
+    std::vector<std::string> files{cfg_path};
+    if (!job.config.data_spec.empty() && job.config.data_spec != cfg_path) files.push_back(job.config.data_spec);
+    for (const std::string& file : files) {
         const PathBase& b = bases.of(file);
         if (b.working_directory)
             diagnostics.warning(file, 0,

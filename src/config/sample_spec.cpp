@@ -4,7 +4,6 @@
 #include <cctype>
 #include <set>
 
-#include "znn/config/path_base.hpp"
 #include "znn/config/values.hpp"
 
 namespace znn::config {
@@ -74,8 +73,13 @@ std::string_view to_string(Preprocess p) noexcept
 
 SampleSpec SampleSpec::from_ini(const IniFile& ini, Diagnostics& d)
 {
-    SampleSpec spec;
     PathBases bases(ini);
+    return from_ini(ini, bases, d);
+}
+
+SampleSpec SampleSpec::from_ini(const IniFile& ini, PathBases& bases, Diagnostics& d)
+{
+    SampleSpec spec;
     for (const IniSection& s : ini.sections()) {
         const std::string where = s.file + ":" + std::to_string(s.line);
         if (const auto id = section_id(s.name, "image")) {

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iomanip>
 #include <map>
 #include <memory>
-#include <iomanip>
 #include <sstream>
 
 #include "znn/config/net_spec.hpp"

@@ -34,6 +34,7 @@
 
 #include "znn/config/diagnostics.hpp"
 #include "znn/config/ini.hpp"
+#include "znn/config/path_base.hpp"
 #include "znn/core/vec3.hpp"
 
 namespace znn::config {
@@ -170,6 +171,10 @@ struct JobConfig {
     /// (`key=value`); every problem goes to `diagnostics`.
     static JobConfig from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
                               Diagnostics& diagnostics);
+    /// The same, with the directories each file's relative paths are read from decided by `bases`
+    /// (shared with the SampleSpec read from the same `ini`, so each file is decided once).
+    static JobConfig from_ini(const IniFile& ini, const std::string& file, const std::vector<std::string>& overrides,
+                              PathBases& bases, Diagnostics& diagnostics);
     /// Reads `path`, applies `overrides`, validates; throws one InputError listing every problem.
     static JobConfig load(const std::string& path, const std::vector<std::string>& overrides = {});
 

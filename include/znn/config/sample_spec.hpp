@@ -26,6 +26,7 @@
 
 #include "znn/config/diagnostics.hpp"
 #include "znn/config/ini.hpp"
+#include "znn/config/path_base.hpp"
 
 namespace znn::config {
 
@@ -83,6 +84,8 @@ struct SampleSpec {
 
     /// Reads every `[imageN]`, `[labelN]`, `[sampleN]` of `ini`; problems go to `diagnostics`.
     static SampleSpec from_ini(const IniFile& ini, Diagnostics& diagnostics);
+    /// The same, with each file's path directory decided by `bases` (made for the same `ini`).
+    static SampleSpec from_ini(const IniFile& ini, PathBases& bases, Diagnostics& diagnostics);
 
     /// Resolves sample `id` for a network with these input and output node names: every input node
     /// must be bound to an existing image, output nodes to existing labels when `need_labels`.
